@@ -1,0 +1,83 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/labchain/appointments/shared/domain"
+	"github.com/labchain/appointments/shared/idempotency"
+)
+
+// Page is one page of a list: Cursor is opaque, "" when there is no next page.
+type Page[T any] struct {
+	Items  []T
+	Cursor string
+}
+
+// Store is the persistence the booking use cases need. Implementations must make
+// CreateAppointment and UpdateAppointment single atomic transactions in which
+// every cell is taken conditionally, so that no cell is ever held twice.
+//
+// Errors: NOT_FOUND for a missing object, SLOT_UNAVAILABLE when a cell to take is
+// held by another appointment, CONFLICT when the previous version no longer
+// matches, VALIDATION_FAILED for a malformed cursor, INTERNAL otherwise.
+type Store interface {
+	// PutBranch creates a branch (CONFLICT if the id exists).
+	PutBranch(ctx context.Context, b domain.Branch) error
+	// GetBranch returns a branch or NOT_FOUND.
+	GetBranch(ctx context.Context, id string) (domain.Branch, error)
+	// ListBranches returns all branches ordered by name.
+	ListBranches(ctx context.Context) ([]domain.Branch, error)
+	// PutHours replaces a branch's hours.
+	PutHours(ctx context.Context, branchID string, h domain.Hours) error
+	// GetHours returns a branch's hours (empty Hours if never set).
+	GetHours(ctx context.Context, branchID string) (domain.Hours, error)
+	// PutResource creates or replaces a resource.
+	PutResource(ctx context.Context, r domain.Resource) error
+	// GetResource returns a resource of a branch or NOT_FOUND.
+	GetResource(ctx context.Context, branchID, id string) (domain.Resource, error)
+	// ListResources returns a branch's resources ordered by id.
+	ListResources(ctx context.Context, branchID string) ([]domain.Resource, error)
+	// PutService creates or replaces a service.
+	PutService(ctx context.Context, s domain.Service) error
+	// ListServices returns a branch's services ordered by id.
+	ListServices(ctx context.Context, branchID string) ([]domain.Service, error)
+	// LoadCatalog returns branch, hours, resources and services in one request;
+	// NOT_FOUND when the branch does not exist.
+	LoadCatalog(ctx context.Context, branchID string) (domain.Catalog, error)
+	// Occupancy returns the held cells of a branch on the given local dates, with
+	// one request (page) per date.
+	Occupancy(ctx context.Context, branchID string, dates []string) (domain.Occupancy, error)
+
+	// CreateAppointment writes the appointment, its first history entry and all its
+	// cells in one transaction. If ctx carries an idempotency claim, its completion
+	// (status and the appointment's JSON) is written in the same transaction.
+	CreateAppointment(ctx context.Context, a domain.Appointment, h domain.HistoryEntry) error
+	// UpdateAppointment replaces prev by next in one transaction, conditional on
+	// prev.Version (next.Version must be prev.Version+1): releases cells of prev not
+	// in next, takes cells of next not in prev, appends the history entry, and
+	// completes the idempotency claim in ctx if any.
+	UpdateAppointment(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry) error
+	// GetAppointment returns an appointment or NOT_FOUND.
+	GetAppointment(ctx context.Context, id string) (domain.Appointment, error)
+	// ListAppointmentsByBranchDay lists a branch's appointments starting on a local
+	// date, ordered by start.
+	ListAppointmentsByBranchDay(ctx context.Context, branchID, date string, limit int, cursor string) (Page[domain.Appointment], error)
+	// ListAppointmentsByPatient lists a patient's appointments ordered by start.
+	ListAppointmentsByPatient(ctx context.Context, patientID string, limit int, cursor string) (Page[domain.Appointment], error)
+	// History returns an appointment's history, oldest first.
+	History(ctx context.Context, appointmentID string) ([]domain.HistoryEntry, error)
+}
+
+// IdempotencyStore keeps idempotency records (Powertools semantics).
+//
+// Begin stores an INPROGRESS record for key unless one exists that is COMPLETED
+// and unexpired, or INPROGRESS with InProgressUntil after now; in that case it
+// returns that record (and no error) so the caller can replay it or refuse.
+// Complete stores the outcome of a claim that the business transaction did not
+// complete itself. Release deletes an INPROGRESS record so a retry can run.
+type IdempotencyStore interface {
+	Begin(ctx context.Context, rec idempotency.Record, now time.Time) (existing *idempotency.Record, err error)
+	Complete(ctx context.Context, c *idempotency.Claim, statusCode int, body []byte) error
+	Release(ctx context.Context, key string) error
+}

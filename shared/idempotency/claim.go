@@ -1,0 +1,57 @@
+// Package idempotency carries an idempotency claim through a request so that the
+// business transaction can record the request's outcome atomically with its
+// effect. It has no AWS dependency; the DynamoDB store implements the records.
+package idempotency
+
+import (
+	"context"
+	"time"
+)
+
+// Record states, as in Powertools for AWS Lambda.
+const (
+	StatusInProgress = "INPROGRESS"
+	StatusCompleted  = "COMPLETED"
+)
+
+// Claim is a request's hold on an idempotency key. The HTTP middleware creates
+// it (after storing an INPROGRESS record); a store that commits the request's
+// effect may also commit the completion in the same transaction and then sets
+// Completed, so a crash between effect and completion cannot cause a replay to
+// apply the effect twice.
+type Claim struct {
+	// Key is the storage key, already scoped to the caller.
+	Key string
+	// Hash identifies the request (route, path and canonical body).
+	Hash string
+	// SuccessStatus is the HTTP status the route answers on success.
+	SuccessStatus int
+	// ExpiresAt is when the record may be forgotten (at least 24 h).
+	ExpiresAt time.Time
+	// Completed is set once the completion has been stored.
+	Completed bool
+}
+
+// Record is a stored idempotency record.
+type Record struct {
+	Key             string
+	Hash            string
+	Status          string // StatusInProgress or StatusCompleted
+	StatusCode      int
+	Body            []byte
+	InProgressUntil time.Time
+	ExpiresAt       time.Time
+}
+
+type ctxKey struct{}
+
+// NewContext returns ctx carrying the claim.
+func NewContext(ctx context.Context, c *Claim) context.Context {
+	return context.WithValue(ctx, ctxKey{}, c)
+}
+
+// FromContext returns the claim in ctx, or nil.
+func FromContext(ctx context.Context) *Claim {
+	c, _ := ctx.Value(ctxKey{}).(*Claim)
+	return c
+}
