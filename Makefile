@@ -1,0 +1,43 @@
+# The two commands that matter: `make dev` (set up and run the system locally)
+# and `make test` (set up and run every test). Both install what they need.
+SHELL := /bin/bash
+GO ?= go
+LOCAL := $(CURDIR)/.local
+# Build flags for every Lambda bootstrap (one place).
+LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
+FUNCTIONS := $(notdir $(wildcard functions/*))
+# "BookAppointmentFunction" -> "book-appointment" (same rule as infra/samtemplate.FunctionName).
+kebab = $(shell echo '$(1)' | sed -E 's/Function$$//; s/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]')
+
+.PHONY: dev test test-short tools build bench invoke lint clean
+
+tools: ## install DynamoDB Local, aws-lambda-rie (and Java/Node if missing) into .local/
+	@infra/scripts/install-tools.sh
+
+dev: tools ## build every function and run the local platform on 127.0.0.1:3000
+	$(GO) run ./infra/cmd/localdev up
+
+test: tools ## unit, integration (DynamoDB Local) and end-to-end tests
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+test-short: ## unit tests only (no emulators)
+	$(GO) test -short ./...
+
+bench: tools ## benchmarks; ratios are computed against a baseline in the same run
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+invoke: tools ## run one function under the runtime emulator: make invoke FN=health EVENT=testdata/events/health.json
+	$(GO) run ./infra/cmd/localdev invoke -fn $(FN) -event $(EVENT)
+
+build: ## build every function for the host into build/<name>/bootstrap
+	@for f in $(FUNCTIONS); do \
+	  CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o build/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
+# AWS SAM's makefile build method runs `make build-<LogicalId>` with ARTIFACTS_DIR set.
+build-%:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(call kebab,$*)
+
+clean:
+	rm -rf build .aws-sam
