@@ -65,7 +65,8 @@ type Config struct {
 	// "*" for any origin). Empty: no CORS headers at all.
 	CORSAllowedOrigins []string
 	// ServiceName is the OpenTelemetry service.name and a log field
-	// (SERVICE_NAME, default AWS_LAMBDA_FUNCTION_NAME, else "lab-appointments").
+	// (SERVICE_NAME, else OTEL_SERVICE_NAME, else AWS_LAMBDA_FUNCTION_NAME, else
+	// "lab-appointments").
 	ServiceName string
 }
 
@@ -99,6 +100,11 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if c.Environment == "" {
 		c.Environment = DefaultEnvironment
+	}
+	if c.ServiceName == "" {
+		// The OpenTelemetry standard variable (set by template.yaml) before the
+		// derived default, so traces and logs agree on the service name.
+		c.ServiceName = get("OTEL_SERVICE_NAME")
 	}
 	if c.ServiceName == "" {
 		c.ServiceName = get("AWS_LAMBDA_FUNCTION_NAME")

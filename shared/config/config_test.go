@@ -66,6 +66,11 @@ func TestLoadFrom(t *testing.T) {
 			want: with(func(c *Config) { c.ServiceName = "book-fn" }),
 		},
 		{
+			name: "OTEL_SERVICE_NAME wins over the function name",
+			env:  map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "book-fn", "OTEL_SERVICE_NAME": "lab-appointments-otel"},
+			want: with(func(c *Config) { c.ServiceName = "lab-appointments-otel" }),
+		},
+		{
 			name: "blank values count as unset",
 			env:  map[string]string{"ENVIRONMENT": "  ", "LOG_LEVEL": "", "MAX_BODY_BYTES": " "},
 			want: defaults,
