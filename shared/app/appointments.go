@@ -1,0 +1,339 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/labchain/appointments/shared/apperr"
+	"github.com/labchain/appointments/shared/domain"
+)
+
+// maxNotesLen bounds free-text notes and reasons (they are personal data too).
+const maxNotesLen = 1000
+
+// Availability lists bookable starts (any authenticated caller) with one catalog
+// read and one occupancy read per day. VALIDATION_FAILED, NOT_FOUND.
+func (s *Service) Availability(ctx context.Context, actor domain.Actor, q AvailabilityQuery) ([]domain.Slot, error) {
+	if err := authenticated(actor); err != nil {
+		return nil, err
+	}
+	if q.BranchID == "" || q.ServiceID == "" || q.From == "" || q.To == "" {
+		return nil, apperr.E(apperr.Validation, "branchId, serviceId, from and to are required")
+	}
+	dates, err := domain.DatesInRange(q.From, q.To, domain.MaxRangeDays)
+	if err != nil {
+		return nil, err
+	}
+	cat, svc, err := s.catalog(ctx, q.BranchID, q.ServiceID)
+	if err != nil {
+		return nil, err
+	}
+	occ, err := s.store.Occupancy(ctx, q.BranchID, dates)
+	if err != nil {
+		return nil, err
+	}
+	slots, err := domain.Availability(cat, svc, occ, dates, s.clock())
+	if slots == nil {
+		slots = []domain.Slot{}
+	}
+	return slots, err
+}
+
+// Book books a visit (patient for itself, staff of the branch, admin).
+// VALIDATION_FAILED, NOT_FOUND, OUTSIDE_SCHEDULE, SLOT_UNAVAILABLE, FORBIDDEN.
+func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (domain.Appointment, error) {
+	if err := authenticated(actor); err != nil {
+		return domain.Appointment{}, err
+	}
+	switch actor.Role {
+	case domain.RolePatient:
+		in.Patient.ID = actor.PatientID // never trust the body for whose visit it is
+	case domain.RoleStaff:
+		if !actor.InBranch(in.BranchID) {
+			return domain.Appointment{}, notFound("branch", in.BranchID)
+		}
+	}
+	if in.BranchID == "" || in.ServiceID == "" {
+		return domain.Appointment{}, apperr.E(apperr.Validation, "branchId and serviceId are required")
+	}
+	if in.Start.IsZero() {
+		return domain.Appointment{}, apperr.E(apperr.Validation, "start is required")
+	}
+	in.Notes = strings.TrimSpace(in.Notes)
+	if len(in.Notes) > maxNotesLen {
+		return domain.Appointment{}, apperr.E(apperr.Validation, "notes: at most %d characters", maxNotesLen)
+	}
+	if err := domain.NormalizePatient(&in.Patient); err != nil {
+		return domain.Appointment{}, err
+	}
+	if !validID(in.Patient.ID) {
+		return domain.Appointment{}, apperr.E(apperr.Validation, "patient.id: letters, digits and _ . : - only")
+	}
+	cat, svc, err := s.catalog(ctx, in.BranchID, in.ServiceID)
+	if err != nil {
+		return domain.Appointment{}, err
+	}
+	loc, err := domain.LoadLocation(cat.Branch.TimeZone)
+	if err != nil {
+		return domain.Appointment{}, apperr.Wrap(err, "branch %s has a bad time zone", cat.Branch.ID)
+	}
+	id := s.newID("apt")
+	var lastErr error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		now := s.clock()
+		occ, err := s.store.Occupancy(ctx, in.BranchID, []string{domain.LocalDate(in.Start, loc)})
+		if err != nil {
+			return domain.Appointment{}, err
+		}
+		plan, err := domain.PlanBooking(cat, svc, occ, in.Start, now, "", s.rnd())
+		if err != nil {
+			return domain.Appointment{}, err
+		}
+		a := domain.Appointment{
+			ID: id, Status: domain.StatusBooked, BranchID: in.BranchID, ServiceID: in.ServiceID,
+			Start: plan.Start, End: plan.End, Patient: in.Patient, Notes: in.Notes,
+			Resources: plan.Resources, Preparation: svc.Preparation, Version: 1,
+			CreatedAt: now, UpdatedAt: now, Cells: plan.Cells,
+		}
+		h := domain.HistoryEntry{At: now, To: domain.StatusBooked, Actor: actor.Ref(), Start: a.Start, End: a.End}
+		lastErr = s.store.CreateAppointment(ctx, a, h)
+		if lastErr == nil {
+			return a, nil
+		}
+		// Someone took a cell between our read and our write: re-read and re-plan.
+		if !apperr.Is(lastErr, apperr.SlotUnavailable) && !apperr.Is(lastErr, apperr.Conflict) {
+			return domain.Appointment{}, lastErr
+		}
+	}
+	return domain.Appointment{}, apperr.E(apperr.SlotUnavailable, "no free resources at %s", in.Start.Format(time.RFC3339))
+}
+
+// GetAppointment returns a visit the caller may see (else NOT_FOUND).
+func (s *Service) GetAppointment(ctx context.Context, actor domain.Actor, id string) (domain.Appointment, error) {
+	if err := authenticated(actor); err != nil {
+		return domain.Appointment{}, err
+	}
+	return s.visible(ctx, actor, id)
+}
+
+// visible loads an appointment and hides it from callers who may not see it.
+func (s *Service) visible(ctx context.Context, actor domain.Actor, id string) (domain.Appointment, error) {
+	if !validID(id) {
+		return domain.Appointment{}, notFound("appointment", id)
+	}
+	a, err := s.store.GetAppointment(ctx, id)
+	if err != nil {
+		return domain.Appointment{}, err
+	}
+	if !canSee(actor, a) {
+		return domain.Appointment{}, notFound("appointment", id)
+	}
+	return a, nil
+}
+
+// ListAppointments lists by branch+date (staff of the branch, admin) or by
+// patient (that patient, admin; staff see only their branches' visits).
+// VALIDATION_FAILED, FORBIDDEN.
+func (s *Service) ListAppointments(ctx context.Context, actor domain.Actor, q ListQuery) (Page[domain.Appointment], error) {
+	var none Page[domain.Appointment]
+	if err := authenticated(actor); err != nil {
+		return none, err
+	}
+	if q.Limit == 0 {
+		q.Limit = 50
+	}
+	if q.Limit < 1 || q.Limit > 100 {
+		return none, apperr.E(apperr.Validation, "limit: must be between 1 and 100")
+	}
+	if actor.Role == domain.RolePatient {
+		if q.BranchID != "" || q.Date != "" {
+			return none, apperr.E(apperr.Forbidden, "patients may list only their own appointments")
+		}
+		if q.PatientID != "" && q.PatientID != actor.PatientID {
+			return none, apperr.E(apperr.Forbidden, "patients may list only their own appointments")
+		}
+		q.PatientID = actor.PatientID
+	}
+	switch {
+	case q.PatientID != "" && (q.BranchID != "" || q.Date != ""):
+		return none, apperr.E(apperr.Validation, "give either branchId and date, or patientId")
+	case q.PatientID != "":
+		if !validID(q.PatientID) {
+			return none, apperr.E(apperr.Validation, "patientId: invalid")
+		}
+		page, err := s.store.ListAppointmentsByPatient(ctx, q.PatientID, q.Limit, q.Cursor)
+		if err != nil {
+			return none, err
+		}
+		if actor.Role == domain.RoleStaff { // staff see a patient's visits at their own branches only
+			kept := page.Items[:0]
+			for _, a := range page.Items {
+				if actor.InBranch(a.BranchID) {
+					kept = append(kept, a)
+				}
+			}
+			page.Items = kept
+		}
+		return nonNilPage(page), nil
+	case q.BranchID != "" && q.Date != "":
+		if _, err := domain.DatesInRange(q.Date, q.Date, 1); err != nil {
+			return none, apperr.E(apperr.Validation, "date: must be YYYY-MM-DD")
+		}
+		if !actor.InBranch(q.BranchID) {
+			return none, apperr.E(apperr.Forbidden, "only staff of the branch may list its appointments")
+		}
+		if !validID(q.BranchID) {
+			return none, notFound("branch", q.BranchID)
+		}
+		page, err := s.store.ListAppointmentsByBranchDay(ctx, q.BranchID, q.Date, q.Limit, q.Cursor)
+		return nonNilPage(page), err
+	}
+	return none, apperr.E(apperr.Validation, "give either branchId and date, or patientId")
+}
+
+func nonNilPage(p Page[domain.Appointment]) Page[domain.Appointment] {
+	if p.Items == nil {
+		p.Items = []domain.Appointment{}
+	}
+	return p
+}
+
+// Reschedule moves a booked visit atomically: the new cells are taken and the
+// old ones released in one transaction, or nothing changes. NOT_FOUND,
+// CANCEL_CUTOFF, OUTSIDE_SCHEDULE, SLOT_UNAVAILABLE, INVALID_TRANSITION.
+func (s *Service) Reschedule(ctx context.Context, actor domain.Actor, id string, start time.Time) (domain.Appointment, error) {
+	if err := authenticated(actor); err != nil {
+		return domain.Appointment{}, err
+	}
+	if start.IsZero() {
+		return domain.Appointment{}, apperr.E(apperr.Validation, "start is required")
+	}
+	var lastErr error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		a, err := s.visible(ctx, actor, id)
+		if err != nil {
+			return domain.Appointment{}, err
+		}
+		if a.Status != domain.StatusBooked {
+			return domain.Appointment{}, apperr.E(apperr.InvalidTransition, "only a booked appointment can be rescheduled (it is %s)", a.Status)
+		}
+		cat, svc, err := s.catalog(ctx, a.BranchID, a.ServiceID)
+		if err != nil {
+			return domain.Appointment{}, err
+		}
+		now := s.clock()
+		if err := domain.CheckPatientChange(actor, svc, a, now); err != nil {
+			return domain.Appointment{}, err
+		}
+		loc, err := domain.LoadLocation(cat.Branch.TimeZone)
+		if err != nil {
+			return domain.Appointment{}, apperr.Wrap(err, "branch %s has a bad time zone", cat.Branch.ID)
+		}
+		occ, err := s.store.Occupancy(ctx, a.BranchID, []string{domain.LocalDate(start, loc)})
+		if err != nil {
+			return domain.Appointment{}, err
+		}
+		plan, err := domain.PlanBooking(cat, svc, occ, start, now, a.ID, s.rnd())
+		if err != nil {
+			return domain.Appointment{}, err
+		}
+		next := a
+		next.Start, next.End, next.Resources, next.Cells = plan.Start, plan.End, plan.Resources, plan.Cells
+		next.Version, next.UpdatedAt = a.Version+1, now
+		h := domain.HistoryEntry{At: now, From: a.Status, To: next.Status, Actor: actor.Ref(), Reason: "rescheduled", Start: next.Start, End: next.End}
+		lastErr = s.store.UpdateAppointment(ctx, a, next, h)
+		if lastErr == nil {
+			return next, nil
+		}
+		if !apperr.Is(lastErr, apperr.SlotUnavailable) && !apperr.Is(lastErr, apperr.Conflict) {
+			return domain.Appointment{}, lastErr
+		}
+	}
+	if apperr.Is(lastErr, apperr.Conflict) {
+		return domain.Appointment{}, apperr.E(apperr.Conflict, "the appointment is being changed concurrently; try again")
+	}
+	return domain.Appointment{}, apperr.E(apperr.SlotUnavailable, "no free resources at %s", start.Format(time.RFC3339))
+}
+
+// Cancel cancels a booked visit and frees its capacity at once. NOT_FOUND,
+// CANCEL_CUTOFF, INVALID_TRANSITION.
+func (s *Service) Cancel(ctx context.Context, actor domain.Actor, id, reason string) (domain.Appointment, error) {
+	return s.change(ctx, actor, id, domain.StatusCancelled, reason)
+}
+
+// Transition moves a visit to checked_in, completed or no_show (staff of the
+// branch, admin). NOT_FOUND, FORBIDDEN, INVALID_TRANSITION.
+func (s *Service) Transition(ctx context.Context, actor domain.Actor, id string, to domain.Status, reason string) (domain.Appointment, error) {
+	switch to {
+	case domain.StatusCheckedIn, domain.StatusCompleted, domain.StatusNoShow:
+	default:
+		return domain.Appointment{}, apperr.E(apperr.Validation, "status: cannot move to %q here", to)
+	}
+	return s.change(ctx, actor, id, to, reason)
+}
+
+// change applies a status change with optimistic concurrency.
+func (s *Service) change(ctx context.Context, actor domain.Actor, id string, to domain.Status, reason string) (domain.Appointment, error) {
+	if err := authenticated(actor); err != nil {
+		return domain.Appointment{}, err
+	}
+	reason = strings.TrimSpace(reason)
+	if len(reason) > maxNotesLen {
+		return domain.Appointment{}, apperr.E(apperr.Validation, "reason: at most %d characters", maxNotesLen)
+	}
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		a, err := s.visible(ctx, actor, id)
+		if err != nil {
+			return domain.Appointment{}, err
+		}
+		if to != domain.StatusCancelled && actor.Role == domain.RolePatient {
+			return domain.Appointment{}, apperr.E(apperr.Forbidden, "only staff may record check-in, completion or no-show")
+		}
+		if !domain.CanTransition(a.Status, to) {
+			return domain.Appointment{}, apperr.E(apperr.InvalidTransition, "cannot move an appointment from %s to %s", a.Status, to)
+		}
+		now := s.clock()
+		if to == domain.StatusNoShow && now.Before(a.Start) {
+			return domain.Appointment{}, apperr.E(apperr.InvalidTransition, "cannot record a no-show before the visit starts")
+		}
+		if to == domain.StatusCancelled {
+			_, svc, err := s.catalog(ctx, a.BranchID, a.ServiceID)
+			if err != nil {
+				return domain.Appointment{}, err
+			}
+			if err := domain.CheckPatientChange(actor, svc, a, now); err != nil {
+				return domain.Appointment{}, err
+			}
+		}
+		next := a
+		next.Status, next.Version, next.UpdatedAt = to, a.Version+1, now
+		if !to.Holds() {
+			next.Cells = nil // capacity is free again in the same transaction
+		}
+		h := domain.HistoryEntry{At: now, From: a.Status, To: to, Actor: actor.Ref(), Reason: reason, Start: a.Start, End: a.End}
+		err = s.store.UpdateAppointment(ctx, a, next, h)
+		if err == nil {
+			return next, nil
+		}
+		if !apperr.Is(err, apperr.Conflict) {
+			return domain.Appointment{}, err
+		}
+	}
+	return domain.Appointment{}, apperr.E(apperr.Conflict, "the appointment is being changed concurrently; try again")
+}
+
+// History returns every change of a visit the caller may see. NOT_FOUND.
+func (s *Service) History(ctx context.Context, actor domain.Actor, id string) ([]domain.HistoryEntry, error) {
+	if err := authenticated(actor); err != nil {
+		return nil, err
+	}
+	if _, err := s.visible(ctx, actor, id); err != nil {
+		return nil, err
+	}
+	hs, err := s.store.History(ctx, id)
+	if hs == nil {
+		hs = []domain.HistoryEntry{}
+	}
+	return hs, err
+}
