@@ -12,10 +12,10 @@ func TestValidateResponse(t *testing.T) {
 		t.Fatalf("valid appointment rejected: %v", err)
 	}
 	cases := map[string]string{
-		"extra field":      `{"id":"apt_1","extra":1}`,
-		"no offset":        `{"id":"apt_1","status":"booked","branchId":"b","serviceId":"s","start":"2026-12-01T08:00:00","end":"2026-12-01T08:15:00+07:00","patient":{"id":"p","name":"A"},"resources":[],"preparation":{"fastingHours":0},"version":1,"createdAt":"2026-11-25T01:00:00Z","updatedAt":"2026-11-25T01:00:00Z"}`,
-		"unknown status":   `{"id":"apt_1","status":"lost","branchId":"b","serviceId":"s","start":"2026-12-01T08:00:00+07:00","end":"2026-12-01T08:15:00+07:00","patient":{"id":"p","name":"A"},"resources":[],"preparation":{"fastingHours":0},"version":1,"createdAt":"2026-11-25T01:00:00Z","updatedAt":"2026-11-25T01:00:00Z"}`,
-		"not json":         `<html>`,
+		"extra field":    `{"id":"apt_1","extra":1}`,
+		"no offset":      `{"id":"apt_1","status":"booked","branchId":"b","serviceId":"s","start":"2026-12-01T08:00:00","end":"2026-12-01T08:15:00+07:00","patient":{"id":"p","name":"A"},"resources":[],"preparation":{"fastingHours":0},"version":1,"createdAt":"2026-11-25T01:00:00Z","updatedAt":"2026-11-25T01:00:00Z"}`,
+		"unknown status": `{"id":"apt_1","status":"lost","branchId":"b","serviceId":"s","start":"2026-12-01T08:00:00+07:00","end":"2026-12-01T08:15:00+07:00","patient":{"id":"p","name":"A"},"resources":[],"preparation":{"fastingHours":0},"version":1,"createdAt":"2026-11-25T01:00:00Z","updatedAt":"2026-11-25T01:00:00Z"}`,
+		"not json":       `<html>`,
 	}
 	for name, body := range cases {
 		if err := spec.ValidateResponse("POST", "/v1/appointments", 201, []byte(body)); err == nil {
