@@ -41,6 +41,12 @@ const JarName = "DynamoDBLocal.jar"
 // StartTimeout bounds how long Start waits for DynamoDB Local to answer.
 const StartTimeout = 60 * time.Second
 
+// DefaultJVMArgs favour start-up time, which dominates a test run: C1-only
+// JIT and the serial collector halve the time to the first answer on a small
+// machine (about 5 s instead of 10 s on 2 cores) at some cost in peak
+// throughput. Set Options.JVMArgs to an empty slice to run the JVM's defaults.
+var DefaultJVMArgs = []string{"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"}
+
 // ErrNoJar is wrapped by Start's error when the jar is not installed.
 var ErrNoJar = errors.New("DynamoDB Local jar not found: run `make tools`")
 
@@ -58,6 +64,8 @@ type Options struct {
 	// DataDir, when set and InMemory is false, is where the database file
 	// (shared-local-instance.db) is kept across runs; it is created if needed.
 	DataDir string
+	// JVMArgs are passed to java before -jar; nil means DefaultJVMArgs.
+	JVMArgs []string
 	// Stdout and Stderr receive the JVM's output (default: discarded). The last
 	// few kilobytes are kept anyway for error messages.
 	Stdout, Stderr io.Writer
@@ -122,7 +130,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 var errExited = errors.New("DynamoDB Local exited before answering")
 
 func start(ctx context.Context, dir, jar string, port int, opts Options) (*Server, error) {
-	args := []string{"-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"), "-jar", jar}
+	jvm := opts.JVMArgs
+	if jvm == nil {
+		jvm = DefaultJVMArgs
+	}
+	args := append(append([]string{}, jvm...), "-Djava.library.path="+filepath.Join(dir, "DynamoDBLocal_lib"), "-jar", jar)
 	if opts.InMemory || opts.DataDir == "" {
 		args = append(args, "-inMemory")
 	} else {
