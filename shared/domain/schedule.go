@@ -341,13 +341,13 @@ func newScheduler(cat Catalog, svc Service, occ Occupancy, now time.Time, ignore
 	}
 	s.hi = s.hiT.Unix() // Unix floors
 
-	byID := make(map[string]*schedRes)
+	byID := make(map[string]int) // resource id → index in s.all
 	s.reqs = make([]schedReq, len(svc.Requires))
 	for i, r := range svc.Requires {
 		s.reqs[i] = schedReq{typ: r.Type, count: r.Count}
 	}
 	for _, r := range cat.Resources {
-		if !r.Active || byID[r.ID] != nil {
+		if _, dup := byID[r.ID]; !r.Active || dup {
 			continue
 		}
 		for i := range s.reqs {
@@ -358,7 +358,7 @@ func newScheduler(cat Catalog, svc Service, occ Occupancy, now time.Time, ignore
 			if sr.own {
 				sr.hours = parseWeek(r.Hours)
 			}
-			byID[r.ID] = sr
+			byID[r.ID] = len(s.all)
 			s.all = append(s.all, sr)
 			s.reqs[i].res = append(s.reqs[i].res, sr)
 			break
@@ -367,22 +367,46 @@ func newScheduler(cat Catalog, svc Service, occ Occupancy, now time.Time, ignore
 	for i := range s.reqs {
 		slices.SortFunc(s.reqs[i].res, func(a, b *schedRes) int { return strings.Compare(a.id, b.id) })
 	}
+	s.indexTaken(occ, byID, ignore)
+	return s, nil
+}
+
+// indexTaken fills each candidate's sorted taken starts with a constant number
+// of allocations however large occ is: one pass over the map into a flat
+// slice, then a counting sort by resource into one shared backing array.
+func (s *scheduler) indexTaken(occ Occupancy, byID map[string]int, ignore string) {
+	type cell struct {
+		res   int
+		start int64
+	}
+	flat := make([]cell, 0, len(occ))
+	counts := make([]int, len(s.all)+1)
 	for k, appt := range occ {
 		if ignore != "" && appt == ignore {
 			continue
 		}
-		if sr := byID[k.ResourceID]; sr != nil {
-			sr.taken = append(sr.taken, k.Start)
+		if i, ok := byID[k.ResourceID]; ok {
+			flat = append(flat, cell{i, k.Start})
+			counts[i+1]++
 		}
 	}
-	for _, sr := range s.all {
-		slices.Sort(sr.taken)
+	for i := 1; i < len(counts); i++ {
+		counts[i] += counts[i-1]
 	}
-	return s, nil
+	starts := make([]int64, len(flat))
+	next := slices.Clone(counts[:len(s.all)])
+	for _, c := range flat {
+		starts[next[c.res]] = c.start
+		next[c.res]++
+	}
+	for i, r := range s.all {
+		r.taken = starts[counts[i]:counts[i+1]:counts[i+1]]
+		slices.Sort(r.taken)
+	}
 }
 
-// day prepares one civil date: the branch window (ok false when closed or a
-// closure) and each own-hours resource's window.
+// day returns the branch window of a civil date; ok is false when the branch
+// is closed (closed weekday or closure).
 func (s *scheduler) day(date time.Time, dateStr string) (open, close int64, ok bool) {
 	if s.closures[dateStr] {
 		return 0, 0, false
@@ -391,13 +415,18 @@ func (s *scheduler) day(date time.Time, dateStr string) (open, close int64, ok b
 	if !ok {
 		return 0, 0, false
 	}
+	return o.Unix(), c.Unix(), true
+}
+
+// ownHours prepares, for a civil date, the window of every resource that has
+// its own hours, so that free needs no date arithmetic.
+func (s *scheduler) ownHours(date time.Time) {
 	for _, r := range s.all {
 		if r.own {
-			ro, rc, rok := windowOf(s.loc, &r.hours, date)
-			r.dayOK, r.dayOpen, r.dayEnd = rok, ro.Unix(), rc.Unix()
+			ro, rc, ok := windowOf(s.loc, &r.hours, date)
+			r.dayOK, r.dayOpen, r.dayEnd = ok, ro.Unix(), rc.Unix()
 		}
 	}
-	return o.Unix(), c.Unix(), true
 }
 
 // free reports whether r can serve [start, start+dur) on the prepared day.
@@ -465,14 +494,24 @@ func Availability(cat Catalog, svc Service, occ Occupancy, dates []string, now t
 	if err != nil {
 		return nil, err
 	}
-	dur := time.Duration(s.dur) * time.Second
-	out := make([]Slot, 0, 64)
+	type window struct {
+		date        time.Time
+		open, close int64
+	}
+	days := make([]window, 0, len(parsed))
+	most := 0 // grid starts in all windows: a bound on the result
 	for _, date := range parsed {
 		open, close, ok := s.day(date, date.Format(dateLayout))
-		if !ok || close < s.lo || open > s.hi {
-			continue
+		if ok && close >= s.lo && open <= s.hi {
+			days = append(days, window{date, open, close})
+			most += int((close-open)/s.slot) + 1
 		}
-		for st := open; st+s.dur <= close && st <= s.hi; st += s.slot {
+	}
+	dur := time.Duration(s.dur) * time.Second
+	out := make([]Slot, 0, most)
+	for _, d := range days {
+		s.ownHours(d.date)
+		for st := d.open; st+s.dur <= d.close && st <= s.hi; st += s.slot {
 			if st < s.lo {
 				continue
 			}
@@ -521,6 +560,7 @@ func PlanBooking(cat Catalog, svc Service, occ Occupancy, start, now time.Time, 
 	if !ok {
 		return Plan{}, apperr.E(apperr.OutsideSchedule, "the branch is closed on %s (closed day)", dateStr)
 	}
+	s.ownHours(date)
 	if st < open || st+s.dur > close {
 		return Plan{}, apperr.E(apperr.OutsideSchedule, "start %s is outside opening hours (%s–%s)", at,
 			time.Unix(open, 0).In(s.loc).Format("15:04"), time.Unix(close, 0).In(s.loc).Format("15:04"))
