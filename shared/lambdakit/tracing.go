@@ -1,0 +1,101 @@
+package lambdakit
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-lambda-go/otellambda"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// FlushTimeout bounds the span export at the end of each invocation, so an
+// unreachable collector costs at most this much per request instead of the
+// whole Lambda timeout. Spans not exported in time stay queued for the next
+// flush.
+const FlushTimeout = 2 * time.Second
+
+// ForceFlusher is a tracer provider that can export its finished spans on
+// demand, such as *sdktrace.TracerProvider.
+type ForceFlusher interface {
+	trace.TracerProvider
+	ForceFlush(ctx context.Context) error
+}
+
+// boundedFlusher flushes tp with a deadline of at most FlushTimeout.
+type boundedFlusher struct{ tp ForceFlusher }
+
+func (f boundedFlusher) ForceFlush(ctx context.Context) error {
+	// The invocation ctx may already be past its deadline when a handler ran
+	// long; flush on a fresh context so the spans of a slow request still go out.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FlushTimeout)
+	defer cancel()
+	return f.tp.ForceFlush(ctx)
+}
+
+// Tracing wraps each invocation in a server span created by otellambda and
+// flushes tp when the invocation ends. The flusher matters: otellambda's default
+// flusher does nothing, and Lambda freezes the process right after the response,
+// so unflushed spans would be lost or arrive minutes late. An error returned by
+// the handler is recorded on the span. opts are passed to otellambda after
+// the tracer provider and flusher, for example WithHTTPEventPropagation.
+func Tracing(tp ForceFlusher, opts ...otellambda.Option) Middleware {
+	all := append([]otellambda.Option{
+		otellambda.WithTracerProvider(tp),
+		otellambda.WithFlusher(boundedFlusher{tp}),
+		// Set explicitly rather than read from the global at wrap time, which
+		// may still be the no-op propagator.
+		otellambda.WithPropagator(Propagator()),
+	}, opts...)
+	return func(next lambda.Handler) lambda.Handler {
+		return otellambda.WrapHandler(recordError(next), all...)
+	}
+}
+
+// Propagator returns the propagators the project uses: W3C trace context and
+// baggage.
+func Propagator() propagation.TextMapPropagator {
+	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+}
+
+// recordError marks the active span as failed when next returns an error.
+func recordError(next lambda.Handler) lambda.Handler {
+	return HandlerFunc(func(ctx context.Context, payload []byte) ([]byte, error) {
+		out, err := next.Invoke(ctx, payload)
+		if err != nil {
+			span := trace.SpanFromContext(ctx)
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		return out, err
+	})
+}
+
+// WithHTTPEventPropagation makes the invocation span continue a W3C trace
+// started by the HTTP caller: it reads traceparent/tracestate/baggage from the
+// headers of an API Gateway event. Without it every invocation starts a new
+// trace.
+func WithHTTPEventPropagation() otellambda.Option {
+	return otellambda.WithEventToCarrier(httpHeadersCarrier)
+}
+
+// httpHeadersCarrier returns the event's headers with lower-cased names (API
+// Gateway payload 2.0 already lower-cases them; tests and other callers may
+// not), which is how the W3C propagators look them up.
+func httpHeadersCarrier(eventJSON []byte) propagation.TextMapCarrier {
+	var ev struct {
+		Headers map[string]string `json:"headers"`
+	}
+	carrier := propagation.MapCarrier{}
+	if err := json.Unmarshal(eventJSON, &ev); err != nil {
+		return carrier
+	}
+	for k, v := range ev.Headers {
+		carrier[strings.ToLower(k)] = v
+	}
+	return carrier
+}
