@@ -286,6 +286,8 @@ func clampMinutes(m int) time.Duration {
 	return time.Duration(m) * time.Minute
 }
 
+// newScheduler validates what the stored catalog and service promise and
+// precomputes everything that does not depend on the date.
 func newScheduler(cat Catalog, svc Service, occ Occupancy, now time.Time, ignore string) (*scheduler, error) {
 	tz := cat.Branch.TimeZone
 	if tz == "" {

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -38,7 +39,7 @@ func wantCode(t *testing.T, err error, code apperr.Code, substr string) {
 		t.Fatalf("want %s error containing %q, got nil", code, substr)
 	}
 	var e *apperr.Error
-	if !errorsAs(err, &e) {
+	if !errors.As(err, &e) {
 		t.Fatalf("want *apperr.Error, got %T: %v", err, err)
 	}
 	if e.Code != code {
@@ -47,14 +48,6 @@ func wantCode(t *testing.T, err error, code apperr.Code, substr string) {
 	if !strings.Contains(e.Message, substr) {
 		t.Fatalf("message %q does not contain %q", e.Message, substr)
 	}
-}
-
-func errorsAs(err error, target **apperr.Error) bool {
-	e, ok := err.(*apperr.Error)
-	if ok {
-		*target = e
-	}
-	return ok
 }
 
 func station(id string) Resource {
@@ -298,6 +291,53 @@ func TestAvailabilityGrid(t *testing.T) {
 	}
 }
 
+func TestAvailabilityOtherGrids(t *testing.T) {
+	tests := []struct {
+		slot        int
+		open, close string
+		minutes     int
+		n           int
+		second      string
+		last        string
+	}{
+		{5, "07:00", "08:00", 10, 11, "07:05", "07:50"},
+		{20, "07:10", "09:00", 20, 5, "07:30", "08:30"},
+		{30, "07:00", "16:00", 45, 17, "07:30", "15:00"},
+		{60, "08:30", "12:00", 60, 3, "09:30", "10:30"},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.slot), func(t *testing.T) {
+			cat := bangkok()
+			cat.Branch.SlotMinutes = tc.slot
+			cat.Hours.Weekly = []DayHours{{Day: "mon", Open: tc.open, Close: tc.close}}
+			slots, err := Availability(cat, blood(tc.minutes), nil, []string{"2026-03-02"}, bkkMonday)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(slots) != tc.n {
+				t.Fatalf("%d slots, want %d: %v", len(slots), tc.n, starts(slots))
+			}
+			if slots[0].Start.Format("15:04") != tc.open || slots[1].Start.Format("15:04") != tc.second || slots[tc.n-1].Start.Format("15:04") != tc.last {
+				t.Errorf("starts %v", starts(slots))
+			}
+			p, err := PlanBooking(cat, blood(tc.minutes), nil, slots[1].Start, bkkMonday, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (tc.minutes + tc.slot - 1) / tc.slot; len(p.Cells) != want {
+				t.Errorf("%d cells, want %d", len(p.Cells), want)
+			}
+			off := slots[1].Start.Add(5 * time.Minute)
+			if tc.slot == 5 {
+				off = slots[1].Start.Add(time.Minute)
+			}
+			if _, err := PlanBooking(cat, blood(tc.minutes), nil, off, bkkMonday, "", nil); !apperr.Is(err, apperr.OutsideSchedule) {
+				t.Errorf("off-grid %s: %v", off, err)
+			}
+		})
+	}
+}
+
 func TestAvailabilityBangkokJSON(t *testing.T) {
 	slots, err := Availability(bangkok(), blood(15), nil, []string{"2026-03-02"}, bkkMonday)
 	if err != nil || len(slots) == 0 {
@@ -470,6 +510,10 @@ func TestAvailabilityResources(t *testing.T) {
 			c.Hours.Weekly[0].Open = "07:10"
 		}, blood(15), Occupancy{bkkCell("s01", "07:00"): "a1", bkkCell("s02", "07:20"): "a2"},
 			map[string]int{"07:10": 1, "07:25": 2, "07:40": 3}},
+		// A 20-minute visit holds two whole cells, so an off-grid taken cell at
+		// 09:25 collides with a 09:00 start although the visit ends at 09:20.
+		{"off-grid taken cell checked against whole held cells", nil, blood(20), Occupancy{bkkCell("s01", "09:25"): "a1"}, // held 09:25–09:40
+			map[string]int{"08:45": 3, "09:00": 2, "09:15": 2, "09:30": 2, "09:45": 3}},
 		{"room and nurse: min of rooms (2) and nurses (2 on hours)", nil, roomNurse(1), nil,
 			map[string]int{"07:00": 2, "08:30": 2}},
 		{"nurse with own hours adds capacity inside them", func(c *Catalog) {
@@ -742,8 +786,6 @@ func TestPlanBookingOutside(t *testing.T) {
 
 func TestPlanBooking(t *testing.T) {
 	cat := bangkok()
-	start := at(t, "2026-03-02T09:00:00Z") // 16:00 in Bangkok: closed
-	_ = start
 	roomNurse := Service{ID: "check", DurationMinutes: 40, Requires: []Requirement{
 		{Type: ResourceRoom, Count: 1}, {Type: ResourceNurse, Count: 2}}}
 	tests := []struct {
@@ -847,6 +889,17 @@ func TestPlanBookingShuffle(t *testing.T) {
 	}
 	if len(seen) < 8 {
 		t.Errorf("shuffle reached only %d of 9 free stations: %v", len(seen), seen)
+	}
+	two := Service{ID: "pair", DurationMinutes: 15, Requires: []Requirement{
+		{Type: ResourceRoom, Count: 1}, {Type: ResourceCollectionStation, Count: 3}}}
+	for seed := range uint64(20) {
+		p, err := PlanBooking(cat, two, occ, start, bkkMonday, "", rand.New(rand.NewPCG(seed, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Resources) != 4 || p.Resources[0][0] != 'r' || !slices.IsSorted(p.Resources[1:]) {
+			t.Errorf("resources %v: want the room, then three stations in id order", p.Resources)
+		}
 	}
 }
 
