@@ -1029,26 +1029,3 @@ func BenchmarkAvailability31Days20Stations(b *testing.B) {
 	}
 }
 
-// TestAvailabilityFast guards the budget: a 31-day query for each of the three
-// services of a 20-station branch, together, must take well under 50 ms.
-func TestAvailabilityFast(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("timing")
-	}
-	cat, occ, dates := benchCatalog(t)
-	now := at(t, "2026-02-28T00:00:00+07:00")
-	best := time.Hour
-	for range 5 {
-		t0 := time.Now()
-		for _, svc := range cat.Services {
-			slots, err := Availability(cat, svc, occ, dates, now)
-			if err != nil || len(slots) == 0 {
-				t.Fatal(len(slots), err)
-			}
-		}
-		best = min(best, time.Since(t0))
-	}
-	if best > 25*time.Millisecond {
-		t.Errorf("three 31-day queries took %s", best)
-	}
-}
