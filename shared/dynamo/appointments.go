@@ -1,0 +1,442 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/labchain/appointments/shared/app"
+	"github.com/labchain/appointments/shared/apperr"
+	"github.com/labchain/appointments/shared/domain"
+	"github.com/labchain/appointments/shared/idempotency"
+)
+
+// MaxTransactItems is DynamoDB's limit of items in one transaction.
+const MaxTransactItems = 100
+
+// occupancyParallelism bounds the concurrent per-date queries of Occupancy.
+const occupancyParallelism = 8
+
+// Occupancy returns the held cells of a branch on the given local dates: one
+// strongly consistent Query per date (pages followed), at most 8 at a time.
+func (s *Store) Occupancy(ctx context.Context, branchID string, dates []string) (domain.Occupancy, error) {
+	occ := domain.Occupancy{}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, occupancyParallelism)
+		seen     = map[string]bool{}
+	)
+	for _, date := range dates {
+		if seen[date] {
+			continue
+		}
+		seen[date] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				return
+			}
+			err := s.queryAll(ctx, &dynamodb.QueryInput{
+				KeyConditionExpression:    aws.String("PK = :pk"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(cellsPK(branchID, date))},
+				ProjectionExpression:      aws.String("SK, " + attrAppointmentID),
+			}, func(item map[string]types.AttributeValue) error {
+				k, ok := parseCellSK(str(item, attrSK))
+				if !ok {
+					return fmt.Errorf("malformed cell key %q", str(item, attrSK))
+				}
+				mu.Lock()
+				occ[k] = str(item, attrAppointmentID)
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("date %s: %w", date, err)
+				}
+				mu.Unlock()
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, apperr.Wrap(firstErr, "dynamo: occupancy of %s", branchID)
+	}
+	if err := ctx.Err(); err != nil && len(seen) > 0 {
+		// Only the parent's cancellation can get here (ours runs on error).
+		return nil, apperr.Wrap(err, "dynamo: occupancy of %s", branchID)
+	}
+	return occ, nil
+}
+
+// GetAppointment returns an appointment (strongly consistent read) or NOT_FOUND.
+func (s *Store) GetAppointment(ctx context.Context, id string) (domain.Appointment, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      s.table,
+		Key:            key(apptPK(id), skMeta),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return domain.Appointment{}, apperr.Wrap(err, "dynamo: get appointment %s", id)
+	}
+	if out.Item == nil {
+		return domain.Appointment{}, apperr.E(apperr.NotFound, "appointment %s not found", id)
+	}
+	a, err := appointmentFrom(out.Item)
+	if err != nil {
+		return domain.Appointment{}, apperr.Wrap(err, "dynamo: decode appointment %s", id)
+	}
+	return a, nil
+}
+
+// appointmentItem encodes an appointment with its keys and cells.
+func appointmentItem(a domain.Appointment) (map[string]types.AttributeValue, error) {
+	item, err := toItem(a)
+	if err != nil {
+		return nil, err
+	}
+	date := apptLocalDate(a)
+	item[attrPK] = avS(apptPK(a.ID))
+	item[attrSK] = avS(skMeta)
+	item[attrGSI1PK] = avS(branchDayPK(a.BranchID, date))
+	item[attrGSI1SK] = avS(apptStartSK(a))
+	item[attrGSI2PK] = avS(patientPK(a.Patient.ID))
+	item[attrGSI2SK] = avS(apptStartSK(a))
+	item[attrEntity] = avS(entityAppointment)
+	item[attrLocalDate] = avS(date)
+	item[attrCells] = cellsAV(a.Cells)
+	return item, nil
+}
+
+// appointmentFrom decodes an appointment item (also usable on stream images
+// converted to SDK attribute values).
+func appointmentFrom(item map[string]types.AttributeValue) (domain.Appointment, error) {
+	var a domain.Appointment
+	if err := fromItem(item, &a); err != nil {
+		return a, err
+	}
+	cells, err := cellsFrom(item[attrCells], a.Start.Location())
+	if err != nil {
+		return a, err
+	}
+	a.Cells = cells
+	return a, nil
+}
+
+// AppointmentFromItem decodes an appointment item as stored by this package,
+// for consumers of the table's stream (NEW_AND_OLD_IMAGES) or of exports.
+func AppointmentFromItem(item map[string]types.AttributeValue) (domain.Appointment, error) {
+	return appointmentFrom(item)
+}
+
+func historyItem(appointmentID string, h domain.HistoryEntry, version int) (map[string]types.AttributeValue, error) {
+	item, err := toItem(h)
+	if err != nil {
+		return nil, err
+	}
+	item[attrPK] = avS(apptPK(appointmentID))
+	item[attrSK] = avS(historySK(h, version))
+	item[attrEntity] = avS(entityHistory)
+	return item, nil
+}
+
+func cellItem(branchID string, c domain.Cell, appointmentID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK:            avS(cellsPK(branchID, c.Date)),
+		attrSK:            avS(cellSK(c.ResourceID, c.Start)),
+		attrAppointmentID: avS(appointmentID),
+		attrEntity:        avS(entityCell),
+		attrTTL:           avN(c.Start.Add(cellTTL).Unix()),
+	}
+}
+
+// cellID identifies a cell item.
+type cellID struct{ pk, sk string }
+
+func cellIDOf(branchID string, c domain.Cell) cellID {
+	return cellID{cellsPK(branchID, c.Date), cellSK(c.ResourceID, c.Start)}
+}
+
+// Roles of the items of a booking transaction, for mapping cancellation
+// reasons back to errors.
+type txRole int
+
+const (
+	roleAppointment txRole = iota
+	roleHistory
+	roleTakeCell
+	roleReleaseCell
+	roleIdempotency
+)
+
+type txBuilder struct {
+	items []types.TransactWriteItem
+	roles []txRole
+}
+
+func (b *txBuilder) add(role txRole, it types.TransactWriteItem) {
+	b.items = append(b.items, it)
+	b.roles = append(b.roles, role)
+}
+
+// CreateAppointment writes the appointment (attribute_not_exists), its first
+// history entry, every cell (attribute_not_exists) and, if ctx carries an
+// idempotency claim, the claim's completion, in one TransactWriteItems.
+// SLOT_UNAVAILABLE if a cell is held, CONFLICT if the id exists, the
+// idempotency record changed or the transaction conflicted with another;
+// VALIDATION_FAILED if the transaction would exceed 100 items or take a cell
+// twice.
+func (s *Store) CreateAppointment(ctx context.Context, a domain.Appointment, h domain.HistoryEntry) error {
+	claim := idempotency.FromContext(ctx)
+	var b txBuilder
+
+	item, err := appointmentItem(a)
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: encode appointment %s", a.ID)
+	}
+	b.add(roleAppointment, types.TransactWriteItem{Put: &types.Put{
+		TableName:           s.table,
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	}})
+	if err := s.addHistory(&b, a.ID, h, a.Version); err != nil {
+		return err
+	}
+	seen := map[cellID]bool{}
+	for _, c := range a.Cells {
+		id := cellIDOf(a.BranchID, c)
+		if seen[id] {
+			return apperr.E(apperr.Validation, "appointment takes cell %s %s twice", c.ResourceID, c.Start.Format(time.RFC3339))
+		}
+		seen[id] = true
+		b.add(roleTakeCell, s.takeCell(a.BranchID, c, a.ID))
+	}
+	if claim != nil {
+		if err := s.addCompletion(&b, claim, a); err != nil {
+			return err
+		}
+	}
+	if err := s.transact(ctx, &b, "create appointment "+a.ID); err != nil {
+		return err
+	}
+	if claim != nil {
+		claim.Completed = true
+	}
+	return nil
+}
+
+// UpdateAppointment replaces prev by next in one transaction: a Put of next
+// conditional on version = prev.Version (CONFLICT otherwise), the history
+// entry, a conditional Delete of each cell of prev not in next, a conditional
+// Put (SLOT_UNAVAILABLE) of each cell of next not in prev, and the completion
+// of the idempotency claim in ctx, if any. Cells in both are not touched, so
+// no item appears twice in the transaction.
+func (s *Store) UpdateAppointment(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry) error {
+	if prev.ID != next.ID || prev.BranchID != next.BranchID {
+		return apperr.Wrap(fmt.Errorf("prev %s@%s, next %s@%s", prev.ID, prev.BranchID, next.ID, next.BranchID),
+			"dynamo: update appointment: id and branch must not change")
+	}
+	if next.Version != prev.Version+1 {
+		return apperr.Wrap(fmt.Errorf("prev version %d, next version %d", prev.Version, next.Version),
+			"dynamo: update appointment %s: next.Version must be prev.Version+1", next.ID)
+	}
+	claim := idempotency.FromContext(ctx)
+	var b txBuilder
+
+	item, err := appointmentItem(next)
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: encode appointment %s", next.ID)
+	}
+	b.add(roleAppointment, types.TransactWriteItem{Put: &types.Put{
+		TableName:                 s.table,
+		Item:                      item,
+		ConditionExpression:       aws.String("#v = :v"),
+		ExpressionAttributeNames:  map[string]string{"#v": "version"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": avN(int64(prev.Version))},
+	}})
+	if err := s.addHistory(&b, next.ID, h, next.Version); err != nil {
+		return err
+	}
+
+	old := map[cellID]bool{}
+	for _, c := range prev.Cells {
+		old[cellIDOf(prev.BranchID, c)] = true
+	}
+	keep := map[cellID]bool{}
+	for _, c := range next.Cells {
+		id := cellIDOf(next.BranchID, c)
+		if keep[id] {
+			return apperr.E(apperr.Validation, "appointment takes cell %s %s twice", c.ResourceID, c.Start.Format(time.RFC3339))
+		}
+		keep[id] = true
+		if !old[id] {
+			b.add(roleTakeCell, s.takeCell(next.BranchID, c, next.ID))
+		}
+	}
+	released := map[cellID]bool{}
+	for _, c := range prev.Cells {
+		id := cellIDOf(prev.BranchID, c)
+		if keep[id] || released[id] {
+			continue
+		}
+		released[id] = true
+		b.add(roleReleaseCell, types.TransactWriteItem{Delete: &types.Delete{
+			TableName:                 s.table,
+			Key:                       key(id.pk, id.sk),
+			ConditionExpression:       aws.String(attrAppointmentID + " = :id"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": avS(prev.ID)},
+		}})
+	}
+	if claim != nil {
+		if err := s.addCompletion(&b, claim, next); err != nil {
+			return err
+		}
+	}
+	if err := s.transact(ctx, &b, "update appointment "+next.ID); err != nil {
+		return err
+	}
+	if claim != nil {
+		claim.Completed = true
+	}
+	return nil
+}
+
+func (s *Store) addHistory(b *txBuilder, appointmentID string, h domain.HistoryEntry, version int) error {
+	item, err := historyItem(appointmentID, h, version)
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: encode history of %s", appointmentID)
+	}
+	b.add(roleHistory, types.TransactWriteItem{Put: &types.Put{
+		TableName:           s.table,
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	}})
+	return nil
+}
+
+func (s *Store) takeCell(branchID string, c domain.Cell, appointmentID string) types.TransactWriteItem {
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName:           s.table,
+		Item:                cellItem(branchID, c, appointmentID),
+		ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	}}
+}
+
+// addCompletion adds the idempotency record's completion: the body is exactly
+// json.Marshal(a), what the HTTP layer sends.
+func (s *Store) addCompletion(b *txBuilder, c *idempotency.Claim, a domain.Appointment) error {
+	body, err := json.Marshal(a)
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: encode response body")
+	}
+	b.add(roleIdempotency, types.TransactWriteItem{Update: s.completion(c, c.SuccessStatus, body).toTx(s.table)})
+	return nil
+}
+
+// transact runs the transaction and maps a cancellation to the contract's
+// error codes, checking the reasons item by item.
+func (s *Store) transact(ctx context.Context, b *txBuilder, what string) error {
+	if len(b.items) > MaxTransactItems {
+		return apperr.E(apperr.Validation, "the change needs %d writes, more than the %d of one transaction", len(b.items), MaxTransactItems)
+	}
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: b.items})
+	if err == nil {
+		return nil
+	}
+	return cancellationError(err, b.roles, what)
+}
+
+// Page decoding for the list queries.
+func (s *Store) listAppointments(ctx context.Context, index, pkAttr, skAttr, pk string, limit int, cursor string) (app.Page[domain.Appointment], error) {
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	start, err := decodeCursor(cursor, pkAttr, skAttr, pk)
+	if err != nil {
+		return app.Page[domain.Appointment]{}, err
+	}
+	page := app.Page[domain.Appointment]{Items: []domain.Appointment{}}
+	in := &dynamodb.QueryInput{
+		TableName:                 s.table,
+		IndexName:                 aws.String(index),
+		KeyConditionExpression:    aws.String(pkAttr + " = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(pk)},
+		ExclusiveStartKey:         start,
+		// One more than asked tells whether a next page exists, so that the
+		// cursor is "" exactly when there is no more.
+		Limit: aws.Int32(int32(min(limit+1, 1<<20))),
+	}
+	var last map[string]types.AttributeValue
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return app.Page[domain.Appointment]{}, apperr.Wrap(err, "dynamo: list appointments")
+		}
+		for _, item := range out.Items {
+			if len(page.Items) == limit {
+				page.Cursor = encodeCursor(last, pkAttr, skAttr)
+				return page, nil
+			}
+			a, err := appointmentFrom(item)
+			if err != nil {
+				return app.Page[domain.Appointment]{}, apperr.Wrap(err, "dynamo: decode appointment")
+			}
+			page.Items = append(page.Items, a)
+			last = item
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return page, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+		in.Limit = aws.Int32(int32(limit + 1 - len(page.Items)))
+	}
+}
+
+// DefaultPageSize is the page size of a list when limit <= 0.
+const DefaultPageSize = 50
+
+// ListAppointmentsByBranchDay lists a branch's appointments starting on a local
+// date, ordered by start (GSI1, eventually consistent). VALIDATION_FAILED for
+// a malformed cursor or one from another list.
+func (s *Store) ListAppointmentsByBranchDay(ctx context.Context, branchID, date string, limit int, cursor string) (app.Page[domain.Appointment], error) {
+	return s.listAppointments(ctx, indexGSI1, attrGSI1PK, attrGSI1SK, branchDayPK(branchID, date), limit, cursor)
+}
+
+// ListAppointmentsByPatient lists a patient's appointments ordered by start
+// (GSI2, eventually consistent). VALIDATION_FAILED for a malformed cursor or
+// one from another list.
+func (s *Store) ListAppointmentsByPatient(ctx context.Context, patientID string, limit int, cursor string) (app.Page[domain.Appointment], error) {
+	return s.listAppointments(ctx, indexGSI2, attrGSI2PK, attrGSI2SK, patientPK(patientID), limit, cursor)
+}
+
+// History returns an appointment's history, oldest first (empty if none).
+func (s *Store) History(ctx context.Context, appointmentID string) ([]domain.HistoryEntry, error) {
+	out := []domain.HistoryEntry{}
+	err := s.queryAll(ctx, beginsWith(apptPK(appointmentID), prefixHist), func(item map[string]types.AttributeValue) error {
+		var h domain.HistoryEntry
+		if err := fromItem(item, &h); err != nil {
+			return err
+		}
+		out = append(out, h)
+		return nil
+	})
+	if err != nil {
+		return nil, apperr.Wrap(err, "dynamo: history of %s", appointmentID)
+	}
+	return out, nil
+}

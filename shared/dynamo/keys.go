@@ -1,0 +1,133 @@
+package dynamo
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labchain/appointments/shared/domain"
+)
+
+// Key design. One table (template.yaml's BookingTable) holds every item type;
+// PK/SK is the primary key, GSI1 and GSI2 are generic overloaded indexes.
+//
+//	item              PK                         SK                             GSI1PK / GSI1SK                       GSI2PK / GSI2SK
+//	branch            BRANCH#<id>                #META                          BRANCHES / <lower(name)>#<id>
+//	opening hours     BRANCH#<id>                #HOURS
+//	resource          BRANCH#<branchId>          RES#<id>
+//	service           BRANCH#<branchId>          SVC#<id>
+//	cell              CELLS#<branchId>#<date>    <resourceId>#<unix s, 12 digits>
+//	appointment       APPT#<id>                  #META                          BRDAY#<branchId>#<date> / <start>#<id> PATIENT#<patientId> / <start>#<id>
+//	history entry     APPT#<id>                  HIST#<at>#<version, 6 digits>
+//	idempotency rec.  IDEM#<key>                 #IDEM
+//
+// <date> is the branch-local date YYYY-MM-DD; <start> is the appointment start
+// in UTC, "2006-01-02T15:04:05Z"; <at> is UTC with fixed nine fraction digits,
+// so that the strings sort in time order.
+//
+// A branch's catalog (branch, hours, resources, services) shares one partition
+// so LoadCatalog is a single Query. A cell item exists while an appointment
+// holds that cell: it is taken with attribute_not_exists(PK) inside the
+// booking transaction, which is what makes overbooking impossible; all cells
+// of a branch-day share one partition so Occupancy is one Query per day. Cells
+// carry ttl = start + 7 days: past cells are useless, and correctness never
+// depends on their deletion.
+//
+// Entities are stored as DynamoDB documents whose attributes are the fields of
+// their public JSON representation (see item.go), plus the key attributes and
+// the internal attributes below.
+const (
+	attrPK     = "PK"
+	attrSK     = "SK"
+	attrGSI1PK = "GSI1PK"
+	attrGSI1SK = "GSI1SK"
+	attrGSI2PK = "GSI2PK"
+	attrGSI2SK = "GSI2SK"
+	attrTTL    = "ttl" // epoch seconds (template.yaml TimeToLiveSpecification)
+	// attrEntity names the item type (entity* constants) for humans and stream
+	// consumers; no query depends on it.
+	attrEntity = "entity"
+	// attrCells holds an appointment's cells: a list of {resourceId, start (unix
+	// s), date}. Needed to release them on reschedule or cancellation.
+	attrCells = "cells"
+	// attrLocalDate is the branch-local date of an appointment's start.
+	attrLocalDate = "localDate"
+	// attrAppointmentID is the holder of a cell.
+	attrAppointmentID = "appointmentId"
+
+	// GSI names as in template.yaml.
+	indexGSI1 = "GSI1"
+	indexGSI2 = "GSI2"
+)
+
+// Entity names stored in attrEntity.
+const (
+	entityBranch      = "BRANCH"
+	entityHours       = "HOURS"
+	entityResource    = "RESOURCE"
+	entityService     = "SERVICE"
+	entityCell        = "CELL"
+	entityAppointment = "APPOINTMENT"
+	entityHistory     = "HISTORY"
+	entityIdempotency = "IDEMPOTENCY"
+)
+
+const (
+	skMeta        = "#META"
+	skHours       = "#HOURS"
+	skIdem        = "#IDEM"
+	prefixRes     = "RES#"
+	prefixSvc     = "SVC#"
+	prefixHist    = "HIST#"
+	gsi1Branches  = "BRANCHES"
+	dateLayout    = "2006-01-02"
+	startLayout   = "2006-01-02T15:04:05Z"           // UTC, second precision
+	historyLayout = "2006-01-02T15:04:05.000000000Z" // UTC, fixed width
+	// cellTTL is how long a cell item is kept after its start.
+	cellTTL = 7 * 24 * time.Hour
+)
+
+func branchPK(id string) string   { return "BRANCH#" + id }
+func resourceSK(id string) string { return prefixRes + id }
+func serviceSK(id string) string  { return prefixSvc + id }
+func branchGSI1SK(b domain.Branch) string {
+	return strings.ToLower(b.Name) + "#" + b.ID
+}
+
+func cellsPK(branchID, date string) string { return "CELLS#" + branchID + "#" + date }
+
+func cellSK(resourceID string, start time.Time) string {
+	return fmt.Sprintf("%s#%012d", resourceID, start.Unix())
+}
+
+// parseCellSK splits a cell sort key into resource id and unix seconds.
+func parseCellSK(sk string) (domain.CellKey, bool) {
+	i := strings.LastIndexByte(sk, '#')
+	if i <= 0 {
+		return domain.CellKey{}, false
+	}
+	n, err := strconv.ParseInt(sk[i+1:], 10, 64)
+	if err != nil {
+		return domain.CellKey{}, false
+	}
+	return domain.CellKey{ResourceID: sk[:i], Start: n}, true
+}
+
+func apptPK(id string) string { return "APPT#" + id }
+
+// apptLocalDate is the branch-local date of an appointment: Start carries the
+// branch's UTC offset, so its own calendar date is the local date.
+func apptLocalDate(a domain.Appointment) string { return a.Start.Format(dateLayout) }
+
+func branchDayPK(branchID, date string) string { return "BRDAY#" + branchID + "#" + date }
+func patientPK(patientID string) string        { return "PATIENT#" + patientID }
+func apptStartSK(a domain.Appointment) string {
+	return a.Start.UTC().Format(startLayout) + "#" + a.ID
+}
+
+func historySK(h domain.HistoryEntry, version int) string {
+	return fmt.Sprintf("%s%s#%06d", prefixHist, h.At.UTC().Format(historyLayout), version)
+}
+
+func idemPK(key string) string { return "IDEM#" + key }

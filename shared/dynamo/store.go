@@ -1,0 +1,318 @@
+// Package dynamo is the DynamoDB single-table implementation of app.Store and
+// app.IdempotencyStore. The key design is documented in keys.go.
+//
+// Bookings are atomic: CreateAppointment and UpdateAppointment each run one
+// TransactWriteItems in which every cell to take is written with
+// attribute_not_exists, so two appointments can never hold the same cell, and
+// the request's idempotency record is completed in the same transaction.
+// Reads that feed booking decisions (catalog, occupancy, appointment) are
+// strongly consistent; list queries use GSIs and are eventually consistent.
+package dynamo
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/labchain/appointments/shared/app"
+	"github.com/labchain/appointments/shared/apperr"
+	"github.com/labchain/appointments/shared/domain"
+)
+
+var (
+	_ app.Store            = (*Store)(nil)
+	_ app.IdempotencyStore = (*Store)(nil)
+)
+
+// Client is the part of *dynamodb.Client the store uses. Production code
+// passes the *dynamodb.Client built once at cold start; a test may wrap it to
+// inject faults.
+type Client interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+var _ Client = (*dynamodb.Client)(nil)
+
+// Store is the single-table store. It is safe for concurrent use.
+type Store struct {
+	db    Client
+	table *string
+}
+
+// New returns a store over table. Build client once (at cold start) and share
+// it; New itself is cheap.
+func New(client Client, table string) *Store {
+	return &Store{db: client, table: aws.String(table)}
+}
+
+// Table returns the table name.
+func (s *Store) Table() string { return *s.table }
+
+// PutBranch creates a branch; CONFLICT if the id exists.
+func (s *Store) PutBranch(ctx context.Context, b domain.Branch) error {
+	item, err := toItem(b)
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: encode branch")
+	}
+	item[attrPK] = avS(branchPK(b.ID))
+	item[attrSK] = avS(skMeta)
+	item[attrGSI1PK] = avS(gsi1Branches)
+	item[attrGSI1SK] = avS(branchGSI1SK(b))
+	item[attrEntity] = avS(entityBranch)
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           s.table,
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	})
+	if isConditionFailed(err) {
+		return apperr.E(apperr.Conflict, "branch %s already exists", b.ID)
+	}
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: put branch %s", b.ID)
+	}
+	return nil
+}
+
+// GetBranch returns a branch or NOT_FOUND.
+func (s *Store) GetBranch(ctx context.Context, id string) (domain.Branch, error) {
+	var b domain.Branch
+	found, err := s.get(ctx, branchPK(id), skMeta, &b)
+	if err != nil {
+		return b, apperr.Wrap(err, "dynamo: get branch %s", id)
+	}
+	if !found {
+		return b, apperr.E(apperr.NotFound, "branch %s not found", id)
+	}
+	return b, nil
+}
+
+// ListBranches returns all branches ordered by name (case-insensitively, then
+// by id).
+func (s *Store) ListBranches(ctx context.Context) ([]domain.Branch, error) {
+	out := []domain.Branch{}
+	err := s.queryAll(ctx, &dynamodb.QueryInput{
+		IndexName:                 aws.String(indexGSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(gsi1Branches)},
+	}, func(item map[string]types.AttributeValue) error {
+		var b domain.Branch
+		if err := fromItem(item, &b); err != nil {
+			return err
+		}
+		out = append(out, b)
+		return nil
+	})
+	if err != nil {
+		return nil, apperr.Wrap(err, "dynamo: list branches")
+	}
+	return out, nil
+}
+
+// PutHours replaces a branch's hours.
+func (s *Store) PutHours(ctx context.Context, branchID string, h domain.Hours) error {
+	item, err := toItem(h)
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: encode hours")
+	}
+	item[attrPK] = avS(branchPK(branchID))
+	item[attrSK] = avS(skHours)
+	item[attrEntity] = avS(entityHours)
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: item}); err != nil {
+		return apperr.Wrap(err, "dynamo: put hours of %s", branchID)
+	}
+	return nil
+}
+
+// GetHours returns a branch's hours, the zero Hours if never set.
+func (s *Store) GetHours(ctx context.Context, branchID string) (domain.Hours, error) {
+	var h domain.Hours
+	if _, err := s.get(ctx, branchPK(branchID), skHours, &h); err != nil {
+		return domain.Hours{}, apperr.Wrap(err, "dynamo: get hours of %s", branchID)
+	}
+	return h, nil
+}
+
+// PutResource creates or replaces a resource.
+func (s *Store) PutResource(ctx context.Context, r domain.Resource) error {
+	item, err := toItem(r)
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: encode resource")
+	}
+	item[attrPK] = avS(branchPK(r.BranchID))
+	item[attrSK] = avS(resourceSK(r.ID))
+	item[attrEntity] = avS(entityResource)
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: item}); err != nil {
+		return apperr.Wrap(err, "dynamo: put resource %s", r.ID)
+	}
+	return nil
+}
+
+// GetResource returns a resource of a branch or NOT_FOUND.
+func (s *Store) GetResource(ctx context.Context, branchID, id string) (domain.Resource, error) {
+	var r domain.Resource
+	found, err := s.get(ctx, branchPK(branchID), resourceSK(id), &r)
+	if err != nil {
+		return r, apperr.Wrap(err, "dynamo: get resource %s", id)
+	}
+	if !found {
+		return r, apperr.E(apperr.NotFound, "resource %s not found", id)
+	}
+	return r, nil
+}
+
+// ListResources returns a branch's resources ordered by id.
+func (s *Store) ListResources(ctx context.Context, branchID string) ([]domain.Resource, error) {
+	out := []domain.Resource{}
+	err := s.queryAll(ctx, beginsWith(branchPK(branchID), prefixRes), func(item map[string]types.AttributeValue) error {
+		var r domain.Resource
+		if err := fromItem(item, &r); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, apperr.Wrap(err, "dynamo: list resources of %s", branchID)
+	}
+	return out, nil
+}
+
+// PutService creates or replaces a service.
+func (s *Store) PutService(ctx context.Context, svc domain.Service) error {
+	item, err := toItem(svc)
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: encode service")
+	}
+	item[attrPK] = avS(branchPK(svc.BranchID))
+	item[attrSK] = avS(serviceSK(svc.ID))
+	item[attrEntity] = avS(entityService)
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: item}); err != nil {
+		return apperr.Wrap(err, "dynamo: put service %s", svc.ID)
+	}
+	return nil
+}
+
+// ListServices returns a branch's services ordered by id.
+func (s *Store) ListServices(ctx context.Context, branchID string) ([]domain.Service, error) {
+	out := []domain.Service{}
+	err := s.queryAll(ctx, beginsWith(branchPK(branchID), prefixSvc), func(item map[string]types.AttributeValue) error {
+		var svc domain.Service
+		if err := fromItem(item, &svc); err != nil {
+			return err
+		}
+		out = append(out, svc)
+		return nil
+	})
+	if err != nil {
+		return nil, apperr.Wrap(err, "dynamo: list services of %s", branchID)
+	}
+	return out, nil
+}
+
+// LoadCatalog returns branch, hours, resources (by id) and services (by id)
+// with one Query of the branch's partition; NOT_FOUND when the branch does not
+// exist.
+func (s *Store) LoadCatalog(ctx context.Context, branchID string) (domain.Catalog, error) {
+	var c domain.Catalog
+	found := false
+	c.Resources = []domain.Resource{}
+	c.Services = []domain.Service{}
+	err := s.queryAll(ctx, &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(branchPK(branchID))},
+	}, func(item map[string]types.AttributeValue) error {
+		switch sk := str(item, attrSK); {
+		case sk == skMeta:
+			found = true
+			return fromItem(item, &c.Branch)
+		case sk == skHours:
+			return fromItem(item, &c.Hours)
+		case len(sk) > len(prefixRes) && sk[:len(prefixRes)] == prefixRes:
+			var r domain.Resource
+			if err := fromItem(item, &r); err != nil {
+				return err
+			}
+			c.Resources = append(c.Resources, r)
+		case len(sk) > len(prefixSvc) && sk[:len(prefixSvc)] == prefixSvc:
+			var svc domain.Service
+			if err := fromItem(item, &svc); err != nil {
+				return err
+			}
+			c.Services = append(c.Services, svc)
+		}
+		return nil
+	})
+	if err != nil {
+		return domain.Catalog{}, apperr.Wrap(err, "dynamo: load catalog of %s", branchID)
+	}
+	if !found {
+		return domain.Catalog{}, apperr.E(apperr.NotFound, "branch %s not found", branchID)
+	}
+	return c, nil
+}
+
+// get reads one item strongly consistently into v; found is false if absent.
+func (s *Store) get(ctx context.Context, pk, sk string, v any) (found bool, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      s.table,
+		Key:            key(pk, sk),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, err
+	}
+	if out.Item == nil {
+		return false, nil
+	}
+	return true, fromItem(out.Item, v)
+}
+
+// queryAll runs a query to its end, page by page, calling fn for each item.
+// Queries of the base table are strongly consistent. in is modified.
+func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, fn func(map[string]types.AttributeValue) error) error {
+	in.TableName = s.table
+	if in.IndexName == nil {
+		in.ConsistentRead = aws.Bool(true)
+	}
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return err
+		}
+		for _, item := range out.Items {
+			if err := fn(item); err != nil {
+				return err
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+func beginsWith(pk, prefix string) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":     avS(pk),
+			":prefix": avS(prefix),
+		},
+	}
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: avS(pk), attrSK: avS(sk)}
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
