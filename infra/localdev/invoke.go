@@ -1,0 +1,120 @@
+package localdev
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/labchain/appointments/infra/dynamolocal"
+	"github.com/labchain/appointments/infra/samtemplate"
+)
+
+// InvokeResult is the outcome of Invoke.
+type InvokeResult struct {
+	// Function is the logical id of the function that ran.
+	Function string
+	// Payload is the function's answer as the Lambda Invoke API returned it:
+	// the response object, or the error object of a failed invocation, or the
+	// emulator's "Task timed out after N.00 seconds" text.
+	Payload []byte
+	// FunctionError is true when the handler returned an error, panicked or
+	// the runtime crashed.
+	FunctionError bool
+	// TimedOut is true when the function ran past its Timeout.
+	TimedOut bool
+	// Duration is the wall time of the invocation (cold start included).
+	Duration time.Duration
+}
+
+// Failed reports whether the invocation failed (function error or timeout).
+func (r *InvokeResult) Failed() bool { return r.FunctionError || r.TimedOut }
+
+// Invoke runs one function once with event as its payload, the way
+// `sam local invoke -e event.json` does: it builds the function (a logical id
+// such as "HealthFunction" or a folder name such as "health"), uses
+// Options.DynamoEndpoint or else starts DynamoDB Local on Options.DynamoPort
+// (0: a free port) with the template's tables, runs the bootstrap under one
+// aws-lambda-rie with the function's template environment, posts the event to
+// the Invoke API and stops everything it started. A failing function is not an
+// error: see InvokeResult.Failed.
+func Invoke(ctx context.Context, opts Options, name string, event []byte) (*InvokeResult, error) {
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if err := o.checkRIE(); err != nil {
+		return nil, err
+	}
+	issuer := fmt.Sprintf("http://127.0.0.1:%d%s", DefaultPort, localPrefix)
+	a, err := loadApp(o.Template, platformParams(o.Params, issuer))
+	if err != nil {
+		return nil, err
+	}
+	f, err := a.function(name)
+	if err != nil {
+		return nil, err
+	}
+	if !hasSource(o.Root, f) {
+		return nil, fmt.Errorf("localdev: %s: %s has no Go files", f.LogicalID, f.Dir())
+	}
+	folder := samtemplate.FunctionName(f.LogicalID)
+
+	begin := time.Now()
+	o.logf("building %s…", folder)
+	bins, err := Build(ctx, o.Root, o.BuildDir, []string{folder}, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	o.logf("built %s in %.1fs", relPath(bins[folder]), time.Since(begin).Seconds())
+
+	endpoint := o.DynamoEndpoint
+	if endpoint == "" {
+		begin := time.Now()
+		s, err := dynamolocal.Start(ctx, dynamolocal.Options{Dir: o.DynamoDir, Port: o.DynamoPort, InMemory: true})
+		if err != nil {
+			return nil, err
+		}
+		defer s.Stop()
+		endpoint = s.Endpoint()
+		o.logf("DynamoDB Local ready on :%d (in memory, %.1fs)", s.Port(), time.Since(begin).Seconds())
+	} else {
+		o.logf("using DynamoDB at %s", endpoint)
+	}
+	if err := createTables(ctx, a, endpoint, o); err != nil {
+		return nil, err
+	}
+
+	s, err := a.settings(f, endpoint, filepath.Dir(bins[folder]), o.Env)
+	if err != nil {
+		return nil, err
+	}
+	fn := newFunction(f.LogicalID, folder, bins[folder], envList(s.env), s.timeout, 1, o.RIE, o.FunctionLog)
+	defer fn.close()
+
+	begin = time.Now()
+	inv, err := fn.invoke(ctx, event)
+	if err != nil {
+		return nil, err
+	}
+	res := &InvokeResult{Function: f.LogicalID, Payload: inv.body, Duration: time.Since(begin)}
+	switch classify(inv) {
+	case functionError:
+		res.FunctionError = true
+	case timedOut:
+		res.TimedOut = true
+	}
+	return res, nil
+}
+
+// DynamoAnswers reports whether a DynamoDB endpoint answers ListTables within
+// a second (e.g. the DynamoDB Local of a running `localdev up`).
+func DynamoAnswers(ctx context.Context, endpoint string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, err := dynamolocal.NewClient(endpoint).ListTables(ctx, &dynamodb.ListTablesInput{}, func(o *dynamodb.Options) {
+		o.RetryMaxAttempts = 1
+	})
+	return err == nil
+}
