@@ -62,8 +62,8 @@ func main() {
 
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
-  localdev up [-port 3000] [-dynamodb-port 8000] [-no-seed] [-max-concurrency 4] [-param Name=Value]... [-allow-missing]
-  localdev invoke -fn <folder name or logical id> -event <file|-> [-dynamodb-endpoint URL]
+  localdev up [-port 3000] [-dynamodb-port 8000] [-no-seed] [-max-concurrency 4] [-param Name=Value]... [-allow-missing] [-template file]
+  localdev invoke -fn <folder name or logical id> -event <file|-> [-dynamodb-endpoint URL] [-param Name=Value]... [-template file]
 `)
 }
 
@@ -88,6 +88,7 @@ func up(args []string) error {
 	noSeed := fs.Bool("no-seed", false, "do not create the demo branch, resources and services")
 	maxConc := fs.Int("max-concurrency", localdev.DefaultMaxConcurrency, "emulator instances per function at most")
 	allowMissing := fs.Bool("allow-missing", false, "serve even if some functions/<name> folders do not exist yet (their routes answer 500)")
+	template := fs.String("template", "", "SAM template (default: template.yaml of the nearest folder above that has one)")
 	ps := params{}
 	fs.Var(ps, "param", "template parameter override Name=Value (repeatable), e.g. -param CorsAllowedOrigins=http://localhost:5173")
 	_ = fs.Parse(args)
@@ -95,6 +96,7 @@ func up(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	p, err := localdev.Start(ctx, localdev.Options{
+		Template:       *template,
 		Port:           *port,
 		DynamoPort:     *dynamoPort,
 		Seed:           !*noSeed,
@@ -133,6 +135,7 @@ func invoke(args []string) error {
 	fn := fs.String("fn", "", "function: folder name under functions/ (e.g. health) or logical id (HealthFunction)")
 	eventPath := fs.String("event", "", "event file (e.g. testdata/events/health.json), - for stdin")
 	endpoint := fs.String("dynamodb-endpoint", "", "DynamoDB to use (default: http://127.0.0.1:8000 if it answers, else a fresh DynamoDB Local)")
+	template := fs.String("template", "", "SAM template (default: template.yaml of the nearest folder above that has one)")
 	ps := params{}
 	fs.Var(ps, "param", "template parameter override Name=Value (repeatable)")
 	_ = fs.Parse(args)
@@ -161,7 +164,7 @@ func invoke(args []string) error {
 			*endpoint = local
 		}
 	}
-	res, err := localdev.Invoke(ctx, localdev.Options{DynamoEndpoint: *endpoint, Params: ps}, *fn, event)
+	res, err := localdev.Invoke(ctx, localdev.Options{Template: *template, DynamoEndpoint: *endpoint, Params: ps}, *fn, event)
 	if err != nil {
 		return err
 	}
