@@ -33,7 +33,9 @@ type Platform struct {
 	dynamo    *dynamolocal.Server // nil when Options.DynamoEndpoint is used
 	endpoint  string
 	functions map[string]*function // by logical id
-	seed      *SeedResult
+
+	seedMu sync.Mutex
+	seed   *SeedResult
 
 	closeOnce sync.Once
 	closeErr  error
@@ -170,11 +172,9 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 	o.logf("API on %s (JWT issuer %s, audience %s; max %d instances per function)", p.url, issuer, p.app.audience, o.MaxConcurrency)
 
 	if o.Seed {
-		seed, err := seedDemo(ctx, p.url, p.authority)
-		if err != nil {
+		if _, err := p.SeedDemo(ctx); err != nil {
 			return nil, err
 		}
-		p.seed = seed
 	}
 	ok = true
 	return p, nil
@@ -239,8 +239,29 @@ func (p *Platform) Audience() string { return p.authority.audience }
 // (unless the request asks for an expired one or overrides iss or aud).
 func (p *Platform) Token(req TokenRequest) (string, error) { return p.authority.issue(req) }
 
-// Seed returns the ids of the demo data, or nil when Options.Seed was off.
-func (p *Platform) Seed() *SeedResult { return p.seed }
+// Seed returns the ids of the demo data created by Options.Seed or the last
+// successful SeedDemo, or nil.
+func (p *Platform) Seed() *SeedResult {
+	p.seedMu.Lock()
+	defer p.seedMu.Unlock()
+	return p.seed
+}
+
+// SeedDemo creates the demo data through the API with an admin token (see
+// SeedResult) and returns its ids. Each call creates a new branch.
+func (p *Platform) SeedDemo(ctx context.Context) (*SeedResult, error) {
+	begin := time.Now()
+	p.opts.logf("seeding the demo branch through the API…")
+	seed, err := seedDemo(ctx, p.url, p.authority)
+	if err != nil {
+		return nil, err
+	}
+	p.opts.logf("seeded branch %s in %.1fs", seed.BranchID, time.Since(begin).Seconds())
+	p.seedMu.Lock()
+	p.seed = seed
+	p.seedMu.Unlock()
+	return seed, nil
+}
 
 // Close stops the API, every emulator and function process, and DynamoDB
 // Local. It is safe to call more than once.

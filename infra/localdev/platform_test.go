@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -595,5 +597,42 @@ func TestCloseLeavesNoProcesses(t *testing.T) {
 	if resp, err := http.Get(p.URL() + "/v1/public"); err == nil {
 		resp.Body.Close()
 		t.Fatal("the API still answers after Close")
+	}
+}
+
+func TestMissingFunctions(t *testing.T) {
+	p := shared(t)
+	tpl, err := os.ReadFile("testdata/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghost := `
+  GhostFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Get: {Type: HttpApi, Properties: {Method: GET, Path: /v1/ghost}}
+`
+	path := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(path, append(tpl, ghost...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	opts := testOptions(&lockedBuffer{}, Options{Template: path, DynamoEndpoint: p.DynamoEndpoint()})
+	if _, err := Start(ctx, opts); err == nil || !strings.Contains(err.Error(), "GhostFunction") {
+		t.Fatalf("Start with a function without source: %v, want an error naming GhostFunction", err)
+	}
+	opts.AllowMissing = true
+	q, err := Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	token := mustToken(t, q, TokenRequest{Role: RoleAdmin})
+	if resp, data := call(t, http.MethodGet, q.URL()+"/v1/ghost", token, nil, nil); resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("route of a missing function: %d %s, want 500", resp.StatusCode, data)
+	}
+	if resp, data := call(t, http.MethodGet, q.URL()+"/v1/echo/x", token, nil, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("route of a present function: %d %s", resp.StatusCode, data)
 	}
 }

@@ -239,6 +239,12 @@ func TestTemplateModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if fs, err := a.selectFunctions([]string{"EchoFunction", "functions/echo"}); err != nil || len(fs) != 2 {
+		t.Errorf("selectFunctions = %v, %v", fs, err)
+	}
+	if _, err := a.selectFunctions([]string{"nope"}); err == nil {
+		t.Error("an unknown function must be an error")
+	}
 	s, err := a.settings(f, "http://ddb", "/task", map[string]string{"EXTRA": "1"})
 	if err != nil {
 		t.Fatal(err)

@@ -99,7 +99,6 @@ func up(args []string) error {
 		Template:       *template,
 		Port:           *port,
 		DynamoPort:     *dynamoPort,
-		Seed:           !*noSeed,
 		MaxConcurrency: *maxConc,
 		Params:         ps,
 		AllowMissing:   *allowMissing,
@@ -108,6 +107,13 @@ func up(args []string) error {
 		return err
 	}
 	defer p.Close()
+	if !*noSeed {
+		// A failed seed leaves the platform up: the log shows why, and the
+		// functions can be fixed and tried while it runs.
+		if _, err := p.SeedDemo(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "localdev: warning: seeding failed: %v\n", err)
+		}
+	}
 	if s := p.Seed(); s != nil {
 		fmt.Fprintf(os.Stderr, "\n%s\n", s.Examples(p.URL()))
 	} else {
