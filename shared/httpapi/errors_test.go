@@ -120,6 +120,12 @@ func TestServerErrorsHideTheCause(t *testing.T) {
 			if !strings.Contains(logs, cause.Error()) {
 				t.Errorf("the cause is not logged:\n%s", logs)
 			}
+			if !strings.Contains(logs, `"apiRequestId":"Ab1CdEfGhIjKlMn="`) {
+				t.Errorf("the log line lacks the id the client sees:\n%s", logs)
+			}
+			if !strings.Contains(h.metrics.String(), `"ServerErrors":1`) {
+				t.Errorf("no ServerErrors metric: %q", h.metrics.String())
+			}
 			// The request body holds personal data and is never logged.
 			if strings.Contains(logs, "Somchai") || strings.Contains(logs, "+66812345678") {
 				t.Errorf("the request body leaked into the logs:\n%s", logs)

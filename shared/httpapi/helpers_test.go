@@ -283,25 +283,28 @@ func testConfig() config.Config {
 
 // harness is a Server over a fake store, with its log output captured.
 type harness struct {
-	srv  *Server
-	idem *memIdem
-	svc  *fakeSvc
-	logs *bytes.Buffer
+	srv     *Server
+	idem    *memIdem
+	svc     *fakeSvc
+	logs    *bytes.Buffer
+	metrics *bytes.Buffer
 }
 
 func newHarness() *harness {
 	idem := newMemIdem()
 	return &harness{
-		srv:  NewServer(idem, func() time.Time { return fixedNow }, testConfig()),
-		idem: idem,
-		svc:  &fakeSvc{},
-		logs: &bytes.Buffer{},
+		srv:     NewServer(idem, func() time.Time { return fixedNow }, testConfig()),
+		idem:    idem,
+		svc:     &fakeSvc{},
+		logs:    &bytes.Buffer{},
+		metrics: &bytes.Buffer{},
 	}
 }
 
 // ctx returns an invocation context whose logger writes to h.logs.
 func (h *harness) ctx() context.Context {
-	return lambdakit.WithLogger(context.Background(), lambdakit.NewLogger(h.logs, slog.LevelDebug))
+	ctx := lambdakit.WithLogger(context.Background(), lambdakit.NewLogger(h.logs, slog.LevelDebug))
+	return lambdakit.WithMetricsWriter(ctx, h.metrics, "test-fn")
 }
 
 // serve runs rt on ev and checks the Lambda-level contract: a nil error and a

@@ -267,7 +267,9 @@ func (s *Server) finish(ctx context.Context, rt Route, ev *events.APIGatewayV2HT
 		semconv.HTTPResponseStatusCode(out.status),
 	)
 
-	log := lambdakit.Logger(ctx).With("route", rt.Name, "status", out.status)
+	// apiRequestId is the id the client sees in error envelopes; the Lambda
+	// request id is already on every line.
+	log := lambdakit.Logger(ctx).With("route", rt.Name, "status", out.status, "apiRequestId", ev.RequestContext.RequestID)
 	switch {
 	case out.status >= 500:
 		// The cause goes to the operator only; never the body (personal data).

@@ -61,6 +61,13 @@ func sinkFrom(ctx context.Context) *metricsSink {
 	return defaultSink
 }
 
+// WithMetricsWriter returns ctx whose EmitMetric lines go to w under the given
+// function name. The Metrics middleware does this for each invocation; tests of
+// code that emits metrics use it to capture them.
+func WithMetricsWriter(ctx context.Context, w io.Writer, functionName string) context.Context {
+	return context.WithValue(ctx, sinkKey{}, &metricsSink{w: w, functionName: functionName})
+}
+
 // metricDef is one entry of the EMF "Metrics" array.
 type metricDef struct {
 	Name string `json:"Name"`
