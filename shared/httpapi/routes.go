@@ -14,25 +14,44 @@ import (
 )
 
 // UseCases is what the routes need of the booking use cases; *app.Service
-// implements it, and tests substitute a fake.
+// implements it, and tests substitute a fake. The methods' rules and error codes
+// are documented on app.Service.
 type UseCases interface {
+	// CreateBranch creates a branch (admin).
 	CreateBranch(ctx context.Context, actor domain.Actor, in domain.Branch) (domain.Branch, error)
+	// ListBranches lists every branch.
 	ListBranches(ctx context.Context, actor domain.Actor) ([]domain.Branch, error)
+	// GetBranch returns one branch.
 	GetBranch(ctx context.Context, actor domain.Actor, id string) (domain.Branch, error)
+	// PutHours replaces a branch's opening hours.
 	PutHours(ctx context.Context, actor domain.Actor, branchID string, h domain.Hours) (domain.Hours, error)
+	// GetHours returns a branch's opening hours.
 	GetHours(ctx context.Context, actor domain.Actor, branchID string) (domain.Hours, error)
+	// CreateResource adds a resource to a branch.
 	CreateResource(ctx context.Context, actor domain.Actor, branchID string, in domain.Resource) (domain.Resource, error)
+	// UpdateResource applies a patch to a resource.
 	UpdateResource(ctx context.Context, actor domain.Actor, branchID, resourceID string, p app.ResourcePatch) (domain.Resource, error)
+	// ListResources lists a branch's resources.
 	ListResources(ctx context.Context, actor domain.Actor, branchID string) ([]domain.Resource, error)
+	// CreateService adds a bookable service to a branch.
 	CreateService(ctx context.Context, actor domain.Actor, branchID string, in domain.Service) (domain.Service, error)
+	// ListServices lists a branch's services.
 	ListServices(ctx context.Context, actor domain.Actor, branchID string) ([]domain.Service, error)
+	// Availability lists bookable starts.
 	Availability(ctx context.Context, actor domain.Actor, q app.AvailabilityQuery) ([]domain.Slot, error)
+	// Book books a visit.
 	Book(ctx context.Context, actor domain.Actor, in app.BookInput) (domain.Appointment, error)
+	// GetAppointment returns a visit the caller may see.
 	GetAppointment(ctx context.Context, actor domain.Actor, id string) (domain.Appointment, error)
+	// ListAppointments lists visits by branch and day or by patient.
 	ListAppointments(ctx context.Context, actor domain.Actor, q app.ListQuery) (app.Page[domain.Appointment], error)
+	// Reschedule moves a booked visit.
 	Reschedule(ctx context.Context, actor domain.Actor, id string, start time.Time) (domain.Appointment, error)
+	// Cancel cancels a booked visit.
 	Cancel(ctx context.Context, actor domain.Actor, id, reason string) (domain.Appointment, error)
+	// Transition moves a visit to checked_in, completed or no_show.
 	Transition(ctx context.Context, actor domain.Actor, id string, to domain.Status, reason string) (domain.Appointment, error)
+	// History returns every change of a visit.
 	History(ctx context.Context, actor domain.Actor, id string) ([]domain.HistoryEntry, error)
 }
 

@@ -29,6 +29,7 @@ type ForceFlusher interface {
 // boundedFlusher flushes tp with a deadline of at most FlushTimeout.
 type boundedFlusher struct{ tp ForceFlusher }
 
+// ForceFlush flushes the provider within FlushTimeout.
 func (f boundedFlusher) ForceFlush(ctx context.Context) error {
 	// The invocation ctx may already be past its deadline when a handler ran
 	// long; flush on a fresh context so the spans of a slow request still go out.
