@@ -1,9 +1,12 @@
 package localdev
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -90,8 +93,17 @@ func Invoke(ctx context.Context, opts Options, name string, event []byte) (*Invo
 	if err != nil {
 		return nil, err
 	}
-	fn := newFunction(f.LogicalID, folder, bins[folder], envList(s.env), s.timeout, 1, o.RIE, o.FunctionLog)
-	defer fn.close()
+	// The emulator prints END and REPORT after it has answered: wait for
+	// them (briefly) before stopping it, so the log is complete.
+	report := &reportWatcher{w: o.FunctionLog, seen: make(chan struct{})}
+	fn := newFunction(f.LogicalID, folder, bins[folder], envList(s.env), s.timeout, 1, o.RIE, report)
+	defer func() {
+		select {
+		case <-report.seen:
+		case <-time.After(500 * time.Millisecond):
+		}
+		fn.close()
+	}()
 
 	begin = time.Now()
 	inv, err := fn.invoke(ctx, event)
@@ -106,6 +118,21 @@ func Invoke(ctx context.Context, opts Options, name string, event []byte) (*Invo
 		res.TimedOut = true
 	}
 	return res, nil
+}
+
+// reportWatcher passes output through and closes seen at the first REPORT line.
+type reportWatcher struct {
+	w    io.Writer
+	once sync.Once
+	seen chan struct{}
+}
+
+func (r *reportWatcher) Write(p []byte) (int, error) {
+	n, err := r.w.Write(p)
+	if bytes.Contains(p, []byte("REPORT RequestId:")) {
+		r.once.Do(func() { close(r.seen) })
+	}
+	return n, err
 }
 
 // DynamoAnswers reports whether a DynamoDB endpoint answers ListTables within
