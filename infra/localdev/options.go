@@ -58,7 +58,8 @@ type Options struct {
 	// folder names); empty means all. Routes of other functions answer 404.
 	Functions []string
 	// AllowMissing serves the template even when some functions/<name> folders
-	// do not exist yet: their routes answer 500 and the log says why.
+	// do not exist yet or do not compile: their routes answer 500 and the log
+	// says why.
 	AllowMissing bool
 	// BuildDir receives the bootstraps, <BuildDir>/<name>/bootstrap; default
 	// <Root>/build/local.

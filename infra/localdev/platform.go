@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -105,6 +106,8 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 		wg         sync.WaitGroup
 		bootstraps map[string]string
 		buildErr   error
+		brokenMu   sync.Mutex
+		broken     = map[string]bool{} // folder names that do not compile
 	)
 	wg.Add(1)
 	go func() {
@@ -116,8 +119,25 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 		begin := time.Now()
 		o.logf("building %d functions… (go build %s)", len(names), strings.Join(BuildFlags, " "))
 		bootstraps, buildErr = Build(ctx, o.Root, o.BuildDir, names, o.Log)
+		if buildErr != nil && o.AllowMissing && len(names) > 1 && ctx.Err() == nil {
+			// Some function does not compile yet: build them one by one and
+			// serve the ones that do.
+			o.logf("%v", buildErr)
+			o.logf("-allow-missing: building the functions one by one to serve those that compile")
+			bootstraps, buildErr = map[string]string{}, nil
+			for _, n := range names {
+				one, err := Build(ctx, o.Root, o.BuildDir, []string{n}, io.Discard)
+				if err != nil {
+					brokenMu.Lock()
+					broken[n] = true
+					brokenMu.Unlock()
+					continue
+				}
+				bootstraps[n] = one[n]
+			}
+		}
 		if buildErr == nil {
-			o.logf("built %d functions into %s in %.1fs", len(names), relPath(o.BuildDir), time.Since(begin).Seconds())
+			o.logf("built %d functions into %s in %.1fs", len(bootstraps), relPath(o.BuildDir), time.Since(begin).Seconds())
 		}
 	}()
 	dynErr := p.startDynamo(ctx)
@@ -131,6 +151,11 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 
 	for _, f := range runnable {
 		name := samtemplate.FunctionName(f.LogicalID)
+		if broken[name] {
+			missing[f.LogicalID] = f.Dir() + " does not compile"
+			o.logf("warning: %s does not compile; its routes answer 500", f.Dir())
+			continue
+		}
 		bin := bootstraps[name]
 		s, err := p.app.settings(f, p.endpoint, filepath.Dir(bin), o.Env)
 		if err != nil {

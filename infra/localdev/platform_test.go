@@ -612,6 +612,11 @@ func TestMissingFunctions(t *testing.T) {
     Properties:
       Events:
         Get: {Type: HttpApi, Properties: {Method: GET, Path: /v1/ghost}}
+  BrokenFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Get: {Type: HttpApi, Properties: {Method: GET, Path: /v1/broken}}
 `
 	path := filepath.Join(t.TempDir(), "template.yaml")
 	if err := os.WriteFile(path, append(tpl, ghost...), 0o644); err != nil {
@@ -629,8 +634,10 @@ func TestMissingFunctions(t *testing.T) {
 	}
 	defer q.Close()
 	token := mustToken(t, q, TokenRequest{Role: RoleAdmin})
-	if resp, data := call(t, http.MethodGet, q.URL()+"/v1/ghost", token, nil, nil); resp.StatusCode != http.StatusInternalServerError {
-		t.Errorf("route of a missing function: %d %s, want 500", resp.StatusCode, data)
+	for _, path := range []string{"/v1/ghost", "/v1/broken"} {
+		if resp, data := call(t, http.MethodGet, q.URL()+path, token, nil, nil); resp.StatusCode != http.StatusInternalServerError {
+			t.Errorf("%s (function missing or not compiling): %d %s, want 500", path, resp.StatusCode, data)
+		}
 	}
 	if resp, data := call(t, http.MethodGet, q.URL()+"/v1/echo/x", token, nil, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("route of a present function: %d %s", resp.StatusCode, data)

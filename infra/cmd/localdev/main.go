@@ -87,7 +87,7 @@ func up(args []string) error {
 	dynamoPort := fs.Int("dynamodb-port", localdev.DefaultDynamoPort, "DynamoDB Local port on 127.0.0.1 (0: a free port)")
 	noSeed := fs.Bool("no-seed", false, "do not create the demo branch, resources and services")
 	maxConc := fs.Int("max-concurrency", localdev.DefaultMaxConcurrency, "emulator instances per function at most")
-	allowMissing := fs.Bool("allow-missing", false, "serve even if some functions/<name> folders do not exist yet (their routes answer 500)")
+	allowMissing := fs.Bool("allow-missing", false, "serve even if some functions/<name> folders do not exist yet or do not compile (their routes answer 500)")
 	template := fs.String("template", "", "SAM template (default: template.yaml of the nearest folder above that has one)")
 	ps := params{}
 	fs.Var(ps, "param", "template parameter override Name=Value (repeatable), e.g. -param CorsAllowedOrigins=http://localhost:5173")
