@@ -28,6 +28,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if endpoint := os.Getenv(childEnv); endpoint != "" {
+		os.Exit(runChild(endpoint))
+	}
 	flag.Parse()
 	code := m.Run()
 	if sharedP != nil {
@@ -178,3 +181,40 @@ func mustToken(t *testing.T, p *Platform, req TokenRequest) string {
 }
 
 func osGetpid() int { return os.Getpid() }
+
+// childEnv makes the test binary run runChild instead of the tests: a process
+// that starts a platform and is then killed by TestKilledParentLeavesNoProcesses.
+const childEnv = "LOCALDEV_TEST_CHILD_DYNAMODB"
+
+// childBuildEnv is the child's build folder (the parent removes it).
+const childBuildEnv = "LOCALDEV_TEST_CHILD_BUILD"
+
+// runChild starts a platform on the given DynamoDB, has two emulator
+// instances started, prints the pids of its processes as one JSON line and
+// waits to be killed.
+func runChild(endpoint string) int {
+	ctx := context.Background()
+	p, err := Start(ctx, testOptions(io.Discard, Options{DynamoEndpoint: endpoint, BuildDir: os.Getenv(childBuildEnv)}))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	token, _ := p.Token(TokenRequest{Role: RoleAdmin})
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, p.URL()+"/v1/echo/x?mode=sleep&ms=300", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	out, _ := json.Marshal(p.pids())
+	fmt.Println(string(out))
+	time.Sleep(time.Minute)
+	return 0
+}

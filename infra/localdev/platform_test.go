@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -641,5 +643,54 @@ func TestMissingFunctions(t *testing.T) {
 	}
 	if resp, data := call(t, http.MethodGet, q.URL()+"/v1/echo/x", token, nil, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("route of a present function: %d %s", resp.StatusCode, data)
+	}
+}
+
+// TestKilledParentLeavesNoProcesses kills (SIGKILL, no Close) a process running
+// a platform: the kernel kills its emulators (Pdeathsig) and the bootstraps
+// exit when their emulator's Runtime API goes away.
+func TestKilledParentLeavesNoProcesses(t *testing.T) {
+	p := shared(t)
+	if runtime.GOOS != "linux" {
+		t.Skip("Pdeathsig is Linux-only")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+p.DynamoEndpoint(), childBuildEnv+"="+t.TempDir())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var pids []int
+	if err := json.NewDecoder(stdout).Decode(&pids); err != nil {
+		t.Fatalf("child: %v\n%s", err, stderr.String())
+	}
+	if len(pids) < 4 {
+		t.Fatalf("child runs %v, want two emulators and their bootstraps", pids)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var left []int
+		for _, pid := range pids {
+			if alive(pid) {
+				left = append(left, pid)
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes of a killed platform still running: %v", left)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
