@@ -185,8 +185,9 @@ const (
 )
 
 type txBuilder struct {
-	items []types.TransactWriteItem
-	roles []txRole
+	items  []types.TransactWriteItem
+	roles  []txRole
+	create bool // the appointment is new (its failed condition means "exists")
 }
 
 func (b *txBuilder) add(role txRole, it types.TransactWriteItem) {
@@ -196,42 +197,20 @@ func (b *txBuilder) add(role txRole, it types.TransactWriteItem) {
 
 // CreateAppointment writes the appointment (attribute_not_exists), its first
 // history entry, every cell (attribute_not_exists) and, if ctx carries an
-// idempotency claim, the claim's completion, in one TransactWriteItems.
+// idempotency claim not yet Completed, the claim's completion (status
+// claim.SuccessStatus, body json.Marshal(a)), in one TransactWriteItems, and
+// then sets claim.Completed.
 // SLOT_UNAVAILABLE if a cell is held, CONFLICT if the id exists, the
 // idempotency record changed or the transaction conflicted with another;
 // VALIDATION_FAILED if the transaction would exceed 100 items or take a cell
 // twice.
 func (s *Store) CreateAppointment(ctx context.Context, a domain.Appointment, h domain.HistoryEntry) error {
 	claim := idempotency.FromContext(ctx)
-	var b txBuilder
-
-	item, err := appointmentItem(a)
+	b, err := s.createTx(a, h, claim)
 	if err != nil {
-		return apperr.Wrap(err, "dynamo: encode appointment %s", a.ID)
-	}
-	b.add(roleAppointment, types.TransactWriteItem{Put: &types.Put{
-		TableName:           s.table,
-		Item:                item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)"),
-	}})
-	if err := s.addHistory(&b, a.ID, h, a.Version); err != nil {
 		return err
 	}
-	seen := map[cellID]bool{}
-	for _, c := range a.Cells {
-		id := cellIDOf(a.BranchID, c)
-		if seen[id] {
-			return apperr.E(apperr.Validation, "appointment takes cell %s %s twice", c.ResourceID, c.Start.Format(time.RFC3339))
-		}
-		seen[id] = true
-		b.add(roleTakeCell, s.takeCell(a.BranchID, c, a.ID))
-	}
-	if claim != nil {
-		if err := s.addCompletion(&b, claim, a); err != nil {
-			return err
-		}
-	}
-	if err := s.transact(ctx, &b, "create appointment "+a.ID); err != nil {
+	if err := s.transact(ctx, b, "create appointment "+a.ID); err != nil {
 		return err
 	}
 	if claim != nil {
@@ -240,11 +219,45 @@ func (s *Store) CreateAppointment(ctx context.Context, a domain.Appointment, h d
 	return nil
 }
 
+// createTx builds the booking transaction of CreateAppointment.
+func (s *Store) createTx(a domain.Appointment, h domain.HistoryEntry, claim *idempotency.Claim) (*txBuilder, error) {
+	b := &txBuilder{create: true}
+
+	item, err := appointmentItem(a)
+	if err != nil {
+		return nil, apperr.Wrap(err, "dynamo: encode appointment %s", a.ID)
+	}
+	b.add(roleAppointment, types.TransactWriteItem{Put: &types.Put{
+		TableName:           s.table,
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	}})
+	if err := s.addHistory(b, a.ID, h, a.Version); err != nil {
+		return nil, err
+	}
+	seen := map[cellID]bool{}
+	for _, c := range a.Cells {
+		id := cellIDOf(a.BranchID, c)
+		if seen[id] {
+			return nil, apperr.E(apperr.Validation, "appointment takes cell %s %s twice", c.ResourceID, c.Start.Format(time.RFC3339))
+		}
+		seen[id] = true
+		b.add(roleTakeCell, s.takeCell(a.BranchID, c, a.ID))
+	}
+	if claim != nil && !claim.Completed {
+		if err := s.addCompletion(b, claim, a); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
 // UpdateAppointment replaces prev by next in one transaction: a Put of next
 // conditional on version = prev.Version (CONFLICT otherwise), the history
 // entry, a conditional Delete of each cell of prev not in next, a conditional
 // Put (SLOT_UNAVAILABLE) of each cell of next not in prev, and the completion
-// of the idempotency claim in ctx, if any. Cells in both are not touched, so
+// of the idempotency claim in ctx, if any and not yet Completed (body
+// json.Marshal(next)), then sets claim.Completed. Cells in both are not touched, so
 // no item appears twice in the transaction.
 func (s *Store) UpdateAppointment(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry) error {
 	if prev.ID != next.ID || prev.BranchID != next.BranchID {
@@ -302,7 +315,7 @@ func (s *Store) UpdateAppointment(ctx context.Context, prev, next domain.Appoint
 			ExpressionAttributeValues: map[string]types.AttributeValue{":id": avS(prev.ID)},
 		}})
 	}
-	if claim != nil {
+	if claim != nil && !claim.Completed {
 		if err := s.addCompletion(&b, claim, next); err != nil {
 			return err
 		}
@@ -358,7 +371,7 @@ func (s *Store) transact(ctx context.Context, b *txBuilder, what string) error {
 	if err == nil {
 		return nil
 	}
-	return cancellationError(err, b.roles, what)
+	return cancellationError(err, b.roles, b.create, what)
 }
 
 // Page decoding for the list queries.
@@ -366,6 +379,7 @@ func (s *Store) listAppointments(ctx context.Context, index, pkAttr, skAttr, pk 
 	if limit <= 0 {
 		limit = DefaultPageSize
 	}
+	limit = min(limit, MaxPageSize)
 	start, err := decodeCursor(cursor, pkAttr, skAttr, pk)
 	if err != nil {
 		return app.Page[domain.Appointment]{}, err
@@ -379,7 +393,7 @@ func (s *Store) listAppointments(ctx context.Context, index, pkAttr, skAttr, pk 
 		ExclusiveStartKey:         start,
 		// One more than asked tells whether a next page exists, so that the
 		// cursor is "" exactly when there is no more.
-		Limit: aws.Int32(int32(min(limit+1, 1<<20))),
+		Limit: aws.Int32(int32(limit + 1)),
 	}
 	var last map[string]types.AttributeValue
 	for {
@@ -409,6 +423,9 @@ func (s *Store) listAppointments(ctx context.Context, index, pkAttr, skAttr, pk 
 
 // DefaultPageSize is the page size of a list when limit <= 0.
 const DefaultPageSize = 50
+
+// MaxPageSize bounds the page size of a list (larger limits are lowered).
+const MaxPageSize = 1000
 
 // ListAppointmentsByBranchDay lists a branch's appointments starting on a local
 // date, ordered by start (GSI1, eventually consistent). VALIDATION_FAILED for

@@ -22,7 +22,7 @@ const (
 // When several items failed, the most actionable code wins: the appointment
 // or idempotency record changed (CONFLICT: re-read and retry) before a held
 // cell (SLOT_UNAVAILABLE).
-func cancellationError(err error, roles []txRole, what string) error {
+func cancellationError(err error, roles []txRole, create bool, what string) error {
 	var tce *types.TransactionCanceledException
 	if !errors.As(err, &tce) {
 		var inProgress *types.TransactionInProgressException
@@ -49,7 +49,7 @@ func cancellationError(err error, roles []txRole, what string) error {
 		}
 	}
 	switch {
-	case failed[roleAppointment] && strings.HasPrefix(what, "create"):
+	case failed[roleAppointment] && create:
 		return apperr.E(apperr.Conflict, "the appointment already exists")
 	case failed[roleAppointment]:
 		return apperr.E(apperr.Conflict, "the appointment was changed by another request; reload and retry")

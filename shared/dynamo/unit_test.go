@@ -94,7 +94,7 @@ func TestReasonCodes(t *testing.T) {
 		{&types.TransactionInProgressException{}, apperr.Conflict},
 		{&types.InternalServerError{}, apperr.Internal},
 	} {
-		if got := apperr.CodeOf(cancellationError(tc.err, roles, "update x")); got != tc.want {
+		if got := apperr.CodeOf(cancellationError(tc.err, roles, false, "update x")); got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.err, got, tc.want)
 		}
 	}

@@ -104,13 +104,31 @@ func DynamoDB(tb testing.TB) *dynamodb.Client {
 	return client
 }
 
+// TableOption changes how NewTable creates a table.
+type TableOption func(*tableConfig)
+
+type tableConfig struct{ stream bool }
+
+// WithStream keeps the template's stream specification. Only tests of stream
+// consumers need it: in DynamoDB Local every stream-enabled table created in
+// the process (even once deleted) makes all later writes slower. Measured on
+// 2 cores: 40 tables × (create, 20 bookings, delete) took 45 s with streams,
+// growing from 0.3 s to 2.4 s per table, against a flat 0.2 s (12 s) without.
+func WithStream() TableOption { return func(c *tableConfig) { c.stream = true } }
+
 // NewTable creates a fresh table with a unique name from template.yaml's
 // BookingTable (found by walking up from the working directory to go.mod),
-// waits until it is ACTIVE and deletes it when the test ends.
-func NewTable(tb testing.TB, c *dynamodb.Client) string {
+// waits until it is ACTIVE and deletes it when the test ends. The table has
+// the template's keys, indexes and billing mode but no stream unless
+// WithStream is given.
+func NewTable(tb testing.TB, c *dynamodb.Client, opts ...TableOption) string {
 	tb.Helper()
 	if testing.Short() {
 		tb.Skip("integration test: needs DynamoDB Local")
+	}
+	var cfg tableConfig
+	for _, o := range opts {
+		o(&cfg)
 	}
 	t, err := template()
 	if err != nil {
@@ -120,6 +138,9 @@ func NewTable(tb testing.TB, c *dynamodb.Client) string {
 	in, err := t.TableInput(BookingTable, name)
 	if err != nil {
 		tb.Fatalf("testenv: %v", err)
+	}
+	if !cfg.stream {
+		in.StreamSpecification = nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -137,10 +158,10 @@ func NewTable(tb testing.TB, c *dynamodb.Client) string {
 }
 
 // Table is DynamoDB followed by NewTable: a client and a fresh table.
-func Table(tb testing.TB) (*dynamodb.Client, string) {
+func Table(tb testing.TB, opts ...TableOption) (*dynamodb.Client, string) {
 	tb.Helper()
 	c := DynamoDB(tb)
-	return c, NewTable(tb, c)
+	return c, NewTable(tb, c, opts...)
 }
 
 // Template returns the parsed template.yaml of the repository.

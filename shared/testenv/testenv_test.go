@@ -36,8 +36,16 @@ func TestNewTableFromTemplate(t *testing.T) {
 	if d.TableStatus != "ACTIVE" || len(d.GlobalSecondaryIndexes) != 2 || len(d.KeySchema) != 2 {
 		t.Fatalf("table %s: status %s, %d GSIs, key %v", name, d.TableStatus, len(d.GlobalSecondaryIndexes), d.KeySchema)
 	}
-	if d.StreamSpecification == nil || !aws.ToBool(d.StreamSpecification.StreamEnabled) {
-		t.Fatalf("table %s has no stream", name)
+	if d.StreamSpecification != nil && aws.ToBool(d.StreamSpecification.StreamEnabled) {
+		t.Fatalf("table %s has a stream without WithStream", name)
+	}
+	_, streamed := Table(t, WithStream())
+	out, err = c.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(streamed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := out.Table.StreamSpecification; s == nil || !aws.ToBool(s.StreamEnabled) || s.StreamViewType != "NEW_AND_OLD_IMAGES" {
+		t.Fatalf("table %s: stream %+v", streamed, s)
 	}
 	// A second client call reuses the same server.
 	if DynamoDB(t) != c {
