@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,7 +57,10 @@ func Build(ctx context.Context, root, outDir string, names []string, log io.Writ
 	if err != nil {
 		return nil, err
 	}
-	var output bytes.Buffer
+	var (
+		output   bytes.Buffer
+		compiled atomic.Int64 // packages `go build -v` has named so far
+	)
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("localdev: go build: %w", err)
@@ -70,6 +74,7 @@ func Build(ctx context.Context, root, outDir string, names []string, log io.Writ
 		for sc.Scan() {
 			line := sc.Text()
 			output.WriteString(line + "\n")
+			compiled.Add(1)
 			for suffix, name := range pkgs {
 				if strings.HasSuffix(line, suffix) {
 					done++
@@ -87,7 +92,8 @@ func Build(ctx context.Context, root, outDir string, names []string, log io.Writ
 			case <-stop:
 				return
 			case <-t.C:
-				fmt.Fprintf(log, "  … still building (%.0fs)\n", time.Since(begin).Seconds())
+				fmt.Fprintf(log, "  … still building (%.0fs, %d packages compiled; the first build compiles the AWS SDK and OpenTelemetry too)\n",
+					time.Since(begin).Seconds(), compiled.Load())
 			}
 		}
 	}()
