@@ -1,0 +1,243 @@
+package templatecheck
+
+import (
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/labchain/appointments/infra/apicheck"
+	"github.com/labchain/appointments/infra/samtemplate"
+	"github.com/labchain/appointments/shared/httpapi"
+)
+
+const root = "../.."
+
+func load(t *testing.T) *samtemplate.Template {
+	t.Helper()
+	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+func TestFunctionsMatchCode(t *testing.T) {
+	tpl := load(t)
+	inTemplate := map[string]bool{}
+	for _, f := range tpl.Functions() {
+		inTemplate[f.Dir()] = true
+		p := f.Properties
+		if samtemplate.Str(p["Runtime"]) != "provided.al2023" || samtemplate.Str(p["Handler"]) != "bootstrap" {
+			t.Errorf("%s: runtime %v handler %v, want provided.al2023/bootstrap", f.LogicalID, p["Runtime"], p["Handler"])
+		}
+		if archs, _ := p["Architectures"].([]any); len(archs) != 1 || archs[0] != "arm64" {
+			t.Errorf("%s: architectures %v, want [arm64]", f.LogicalID, p["Architectures"])
+		}
+		if samtemplate.Str(f.Metadata["BuildMethod"]) != "makefile" || samtemplate.Str(p["CodeUri"]) != "." {
+			t.Errorf("%s: want Metadata.BuildMethod makefile and CodeUri . (the Makefile's build-%% rule)", f.LogicalID)
+		}
+		if _, err := os.Stat(filepath.Join(root, f.Dir(), "main.go")); err != nil {
+			t.Errorf("%s: %s/main.go missing", f.LogicalID, f.Dir())
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join(root, "functions", "*"))
+	for _, d := range dirs {
+		rel := "functions/" + filepath.Base(d)
+		if !inTemplate[rel] {
+			t.Errorf("%s has no function in template.yaml", rel)
+		}
+	}
+}
+
+func TestFunctionsBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every function")
+	}
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "./functions/...")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./functions/...: %v\n%s", err, out)
+	}
+}
+
+// TestSAMMakefileBuild runs what `sam build` runs for a function with
+// BuildMethod makefile and checks the artifact is a Linux arm64 bootstrap.
+func TestSAMMakefileBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles a function")
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make not installed")
+	}
+	for _, id := range []string{"HealthFunction", "CheckInAppointmentFunction"} {
+		out := t.TempDir()
+		cmd := exec.Command("make", "--no-print-directory", "build-"+id, "ARTIFACTS_DIR="+out)
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("make build-%s: %v\n%s", id, err, b)
+		}
+		f, err := elf.Open(filepath.Join(out, "bootstrap"))
+		if err != nil {
+			t.Fatalf("%s: bootstrap: %v", id, err)
+		}
+		if f.Machine != elf.EM_AARCH64 {
+			t.Errorf("%s: bootstrap machine %v, want arm64", id, f.Machine)
+		}
+		f.Close()
+	}
+}
+
+var ctorCall = regexp.MustCompile(`httpapi\.(\w+)\(`)
+
+// TestRoutesAgree checks template routes, the handler registry, each main.go's
+// route constructor and the OpenAPI operations name the same set of routes.
+func TestRoutesAgree(t *testing.T) {
+	tpl := load(t)
+	registry := httpapi.Routes(nil)
+	byName := map[string]httpapi.Route{}
+	for _, r := range registry {
+		byName[r.Name] = r
+	}
+	spec, err := apicheck.Load(filepath.Join(root, "docs", "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, op := range spec.Operations() {
+		documented[op] = true
+	}
+	var templateKeys []string
+	for _, f := range tpl.Functions() {
+		routes := f.Routes()
+		if len(routes) != 1 {
+			t.Errorf("%s: %d HTTP routes, want exactly 1 (one Lambda per route)", f.LogicalID, len(routes))
+			continue
+		}
+		rt := routes[0]
+		templateKeys = append(templateKeys, rt.Key())
+		if _, ok := registry[rt.Key()]; !ok {
+			t.Errorf("%s: route %s has no handler in httpapi.Routes", f.LogicalID, rt.Key())
+		}
+		if !documented[rt.Key()] {
+			t.Errorf("%s: route %s is not in docs/openapi.yaml", f.LogicalID, rt.Key())
+		}
+		if rt.Public != (rt.Key() == "GET /v1/health") {
+			t.Errorf("%s: public=%v; only GET /v1/health may skip the JWT authorizer", rt.Key(), rt.Public)
+		}
+		src, err := os.ReadFile(filepath.Join(root, f.Dir(), "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var used []string
+		for _, m := range ctorCall.FindAllStringSubmatch(string(src), -1) {
+			if _, ok := byName[m[1]]; ok {
+				used = append(used, m[1])
+			}
+		}
+		if len(used) != 1 || byName[used[0]].Key() != rt.Key() {
+			t.Errorf("%s: main.go serves %v, want the handler of %s", f.LogicalID, used, rt.Key())
+		}
+	}
+	if len(templateKeys) != len(registry) || len(documented) != len(registry) {
+		t.Errorf("template has %d routes, registry %d, OpenAPI %d", len(templateKeys), len(registry), len(documented))
+	}
+	sort.Strings(templateKeys)
+	for i := 1; i < len(templateKeys); i++ {
+		if templateKeys[i] == templateKeys[i-1] {
+			t.Errorf("route %s declared twice", templateKeys[i])
+		}
+	}
+}
+
+// TestEnvironmentAndPolicies checks that every env var resolves to a declared
+// resource or parameter and that each function gets exactly the table access
+// its route needs: none without TABLE_NAME, read-only for GET routes.
+func TestEnvironmentAndPolicies(t *testing.T) {
+	tpl := load(t)
+	refs := func(name string) (string, bool) {
+		id, _, _ := strings.Cut(name, ".")
+		_, ok := tpl.Resources[id]
+		return "resolved:" + name, ok
+	}
+	for _, f := range tpl.Functions() {
+		env, err := tpl.ResolveEnv(f, samtemplate.Resolver{Ref: refs, Region: "ap-southeast-1"})
+		if err != nil {
+			t.Errorf("%s: %v", f.LogicalID, err)
+			continue
+		}
+		for k, v := range f.Env {
+			if ref, ok := samtemplate.Map(v)["Ref"]; ok {
+				name := samtemplate.Str(ref)
+				if _, isParam := tpl.Parameters[name]; !isParam && !strings.HasPrefix(name, "AWS::") {
+					if _, isRes := tpl.Resources[name]; !isRes {
+						t.Errorf("%s: %s refers to undeclared %s", f.LogicalID, k, name)
+					}
+				}
+			}
+		}
+		policies, _ := f.Properties["Policies"].([]any)
+		table, usesTable := f.Env["TABLE_NAME"]
+		main, _ := os.ReadFile(filepath.Join(root, f.Dir(), "main.go"))
+		if strings.Contains(string(main), "wiring.Booking(") != usesTable {
+			t.Errorf("%s: main.go and TABLE_NAME disagree about using the table", f.LogicalID)
+		}
+		if !usesTable {
+			if len(policies) != 0 {
+				t.Errorf("%s: has policies %v but uses no table", f.LogicalID, policies)
+			}
+			continue
+		}
+		tableID := samtemplate.Str(samtemplate.Map(table)["Ref"])
+		if tpl.Resources[tableID].Type != "AWS::DynamoDB::Table" {
+			t.Errorf("%s: TABLE_NAME refers to %q, not a table", f.LogicalID, tableID)
+		}
+		want := "DynamoDBCrudPolicy"
+		if f.Routes()[0].Method == "GET" {
+			want = "DynamoDBReadPolicy"
+		}
+		if len(policies) != 1 {
+			t.Errorf("%s: %d policies, want exactly %s", f.LogicalID, len(policies), want)
+			continue
+		}
+		p := samtemplate.Map(policies[0])
+		got := samtemplate.Map(p[want])
+		if len(p) != 1 || samtemplate.Str(samtemplate.Map(got["TableName"])["Ref"]) != tableID {
+			t.Errorf("%s: policy %v, want %s on %s", f.LogicalID, p, want, tableID)
+		}
+		if env["TABLE_NAME"] == "" {
+			t.Errorf("%s: TABLE_NAME resolves to nothing", f.LogicalID)
+		}
+	}
+}
+
+func TestJWTAuthorizer(t *testing.T) {
+	tpl := load(t)
+	apis := tpl.ResourcesOfType("AWS::Serverless::HttpApi")
+	if len(apis) != 1 {
+		t.Fatalf("%d HTTP APIs, want 1", len(apis))
+	}
+	auth := samtemplate.Map(apis[0].Properties["Auth"])
+	if samtemplate.Str(auth["DefaultAuthorizer"]) != "JwtAuthorizer" {
+		t.Fatalf("default authorizer = %v", auth["DefaultAuthorizer"])
+	}
+	jwt := samtemplate.Map(samtemplate.Map(samtemplate.Map(auth["Authorizers"])["JwtAuthorizer"])["JwtConfiguration"])
+	if samtemplate.Str(samtemplate.Map(jwt["issuer"])["Ref"]) != "JwtIssuer" {
+		t.Errorf("issuer = %v, want !Ref JwtIssuer", jwt["issuer"])
+	}
+	aud, _ := jwt["audience"].([]any)
+	if len(aud) != 1 || samtemplate.Str(samtemplate.Map(aud[0])["Ref"]) != "JwtAudience" {
+		t.Errorf("audience = %v, want [!Ref JwtAudience]", jwt["audience"])
+	}
+	for _, f := range tpl.Functions() {
+		for _, r := range f.Routes() {
+			if api := samtemplate.Map(f.Events[0].Properties["ApiId"]); samtemplate.Str(api["Ref"]) != apis[0].LogicalID {
+				t.Errorf("%s: route %s is not on %s", f.LogicalID, r.Key(), apis[0].LogicalID)
+			}
+		}
+	}
+}
