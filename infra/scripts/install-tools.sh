@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local platform and the tests need into .local/ (git-ignored):
-# DynamoDB Local (AWS's jar, shipped inside an npm package), the Lambda Runtime
-# Interface Emulator (built from the Go module proxy), and a Java runtime if the
-# machine has none. Idempotent: finished steps are skipped.
+# DynamoDB Local (AWS's jar, shipped inside an npm package), the SQS emulator
+# (npm local-aws-sqs), the Lambda Runtime Interface Emulator (built from the Go
+# module proxy), and Java/Node if the machine has none. Idempotent: finished steps are skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 local_dir="$root/.local"
@@ -29,6 +29,15 @@ if [ ! -f "$ddb/DynamoDBLocal.jar" ]; then
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent amplify-dynamodb-simulator@2.9.30 >/dev/null && tar xzf amplify-dynamodb-simulator-2.9.30.tgz package/emulator)
   rm -rf "$ddb" && mv "$tmp/package/emulator" "$ddb" && rm -rf "$tmp"
+fi
+
+# SQS emulator: npm local-aws-sqs@2.0.2 (JSON and Query protocols) into .local/sqs.
+sqs="$local_dir/sqs"
+if [ ! -f "$sqs/node_modules/local-aws-sqs/package.json" ] ||
+   ! grep -q '"version": "2.0.2"' "$sqs/node_modules/local-aws-sqs/package.json"; then
+  say "installing the SQS emulator (npm local-aws-sqs@2.0.2)"
+  mkdir -p "$sqs"
+  npm install --silent --no-audit --no-fund --prefix "$sqs" local-aws-sqs@2.0.2 >/dev/null
 fi
 
 # aws-lambda-rie, pinned in infra/tools/go.mod.

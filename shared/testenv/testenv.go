@@ -49,13 +49,15 @@ var (
 	tplErr  error
 )
 
-// Main runs the tests of a package and then stops the DynamoDB Local it may
-// have started. Call it from TestMain: os.Exit(testenv.Main(m)).
+// Main runs the tests of a package and then stops the DynamoDB Local and the
+// SQS emulator it may have started. Call it from TestMain:
+// os.Exit(testenv.Main(m)).
 func Main(m *testing.M) int {
 	mu.Lock()
 	inMain = true
 	mu.Unlock()
 	code := m.Run()
+	stopSQS()
 	mu.Lock()
 	defer mu.Unlock()
 	if server != nil {

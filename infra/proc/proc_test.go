@@ -1,0 +1,57 @@
+package proc
+
+import (
+	"errors"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestStartStop(t *testing.T) {
+	var after bool
+	p, err := Start(exec.Command("sleep", "30"), func() { after = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Exited() {
+		t.Fatal("exited at once")
+	}
+	pgid, err := syscall.Getpgid(p.Pid())
+	if err != nil || pgid != p.Pid() {
+		t.Fatalf("pgid = %d (%v), want its own group %d", pgid, err, p.Pid())
+	}
+	p.Stop(time.Second)
+	p.Stop(time.Second)
+	if !p.Exited() || !after || p.Err() == nil {
+		t.Fatalf("exited %v, after %v, err %v", p.Exited(), after, p.Err())
+	}
+	if err := syscall.Kill(p.Pid(), 0); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("process still there: %v", err)
+	}
+}
+
+func TestStartFails(t *testing.T) {
+	if _, err := Start(exec.Command("/nonexistent/binary"), nil); err == nil {
+		t.Fatal("want an error")
+	}
+}
+
+func TestFreePorts(t *testing.T) {
+	ports, err := FreePorts(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ports[0] == ports[1] || ports[1] == ports[2] || ports[0] == ports[2] {
+		t.Fatalf("ports not distinct: %v", ports)
+	}
+}
+
+func TestTail(t *testing.T) {
+	b := &Tail{Max: 4}
+	b.Write([]byte("abc"))
+	b.Write([]byte("defg"))
+	if got := b.String(); got != "defg" {
+		t.Fatalf("tail = %q", got)
+	}
+}
