@@ -1,0 +1,74 @@
+package domain
+
+import "time"
+
+// Event is a fact about a committed change, recorded in the same transaction
+// as the change itself (the transactional outbox) and published afterwards at
+// least once. Consumers deduplicate by ID.
+type Event struct {
+	// ID is unique per event ("evt_..."); a re-published event keeps it.
+	ID string
+	// Type is one of the Event* constants, e.g. EventAppointmentBooked.
+	Type string
+	// Time is when the change happened (the use case's now).
+	Time time.Time
+	// Subject is the id of the object changed, e.g. the appointment id.
+	Subject string
+	// Data is the object after the change, exactly as committed (for
+	// appointment events a domain.Appointment). It is encoded with
+	// encoding/json.
+	Data any
+}
+
+// Appointment event types. Each committed appointment change produces exactly
+// one event of the type of the change.
+const (
+	// EventAppointmentBooked: a visit was booked.
+	EventAppointmentBooked = "appointment.booked"
+	// EventAppointmentRescheduled: a booked visit moved to another start.
+	EventAppointmentRescheduled = "appointment.rescheduled"
+	// EventAppointmentCancelled: a booked visit was cancelled.
+	EventAppointmentCancelled = "appointment.cancelled"
+	// EventAppointmentCheckedIn: the patient arrived.
+	EventAppointmentCheckedIn = "appointment.checked_in"
+	// EventAppointmentCompleted: the visit is over.
+	EventAppointmentCompleted = "appointment.completed"
+	// EventAppointmentNoShow: the patient did not come.
+	EventAppointmentNoShow = "appointment.no_show"
+)
+
+// EventTypes returns every event type the domain produces, in a fixed order.
+// Routing tables are checked against it.
+func EventTypes() []string {
+	return []string{
+		EventAppointmentBooked,
+		EventAppointmentRescheduled,
+		EventAppointmentCancelled,
+		EventAppointmentCheckedIn,
+		EventAppointmentCompleted,
+		EventAppointmentNoShow,
+	}
+}
+
+// StatusEventType returns the event type of a status change to `to`
+// (cancelled, checked_in, completed, no_show), and false for a status that no
+// change moves to (booked is the booking or a reschedule, not a status change).
+func StatusEventType(to Status) (string, bool) {
+	switch to {
+	case StatusCancelled:
+		return EventAppointmentCancelled, true
+	case StatusCheckedIn:
+		return EventAppointmentCheckedIn, true
+	case StatusCompleted:
+		return EventAppointmentCompleted, true
+	case StatusNoShow:
+		return EventAppointmentNoShow, true
+	}
+	return "", false
+}
+
+// AppointmentEvent returns the event of an appointment change: Subject is the
+// appointment id and Data the appointment after the change.
+func AppointmentEvent(id, eventType string, at time.Time, a Appointment) Event {
+	return Event{ID: id, Type: eventType, Time: at, Subject: a.ID, Data: a}
+}
