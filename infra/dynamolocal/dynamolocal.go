@@ -9,25 +9,22 @@
 package dynamolocal
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/labchain/appointments/infra/proc"
 )
 
 // Region is the region every local client uses. With -sharedDb (always passed
@@ -76,9 +73,7 @@ type Server struct {
 	endpoint string
 	port     int
 	pid      int
-	done     chan struct{} // closed when the process has exited
-	waitErr  error         // valid after done is closed
-	tail     *tailBuffer
+	proc     *proc.Process
 	stopOnce sync.Once
 }
 
@@ -142,42 +137,21 @@ func start(ctx context.Context, dir, jar string, port int, opts Options) (*Serve
 	}
 	args = append(args, "-sharedDb", "-port", strconv.Itoa(port))
 
-	tail := &tailBuffer{max: 8 << 10}
+	tail := &proc.Tail{}
 	cmd := exec.Command("java", args...)
 	cmd.Dir = dir
 	cmd.Stdout = writers(tail, opts.Stdout)
 	cmd.Stderr = writers(tail, opts.Stderr)
-	cmd.SysProcAttr = sysProcAttr()
-
+	p, err := proc.Start(cmd, nil)
+	if err != nil {
+		return nil, fmt.Errorf("dynamolocal: start java: %w", err)
+	}
 	s := &Server{
 		endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
 		port:     port,
-		done:     make(chan struct{}),
-		tail:     tail,
+		pid:      p.Pid(),
+		proc:     p,
 	}
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig fires when the *thread* that forked the child exits, and
-		// the Go runtime ends a thread when a goroutine locked to it returns.
-		// Forking from this locked goroutine, which lives until the child
-		// exits, ties the child's life to the process rather than to a thread
-		// that some other goroutine might lock and end.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			close(s.done)
-			return
-		}
-		s.pid = cmd.Process.Pid
-		started <- nil
-		s.waitErr = cmd.Wait()
-		close(s.done)
-	}()
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("dynamolocal: start java: %w", err)
-	}
-
 	if err := s.waitReady(ctx); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("dynamolocal: %w (java %v)\n--- output tail ---\n%s", err, args, tail.String())
@@ -203,8 +177,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		last = err
 		select {
-		case <-s.done:
-			return fmt.Errorf("%w: %v", errExited, s.waitErr)
+		case <-s.proc.Done():
+			return fmt.Errorf("%w: %v", errExited, s.proc.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("DynamoDB Local did not answer ListTables on %s: %w (last error: %v)", s.endpoint, ctx.Err(), last)
 		case <-tick.C:
@@ -225,20 +199,7 @@ func (s *Server) Client(ctx context.Context) *dynamodb.Client { return NewClient
 // Stop kills the process group (SIGTERM, then SIGKILL after 5 s) and waits for
 // the process to exit. It is safe to call more than once.
 func (s *Server) Stop() {
-	s.stopOnce.Do(func() {
-		select {
-		case <-s.done:
-			return
-		default:
-		}
-		_ = syscall.Kill(-s.pid, syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-s.pid, syscall.SIGKILL)
-			<-s.done
-		}
-	})
+	s.stopOnce.Do(func() { s.proc.Stop(5 * time.Second) })
 }
 
 // NewClient returns a DynamoDB client for a local endpoint such as
@@ -303,41 +264,11 @@ func RepoRoot() (string, error) {
 	}
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return proc.FreePort() }
 
-func writers(tail *tailBuffer, w io.Writer) io.Writer {
+func writers(tail *proc.Tail, w io.Writer) io.Writer {
 	if w == nil {
 		return tail
 	}
 	return io.MultiWriter(tail, w)
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(bytes.TrimSpace(t.buf))
 }

@@ -62,12 +62,3 @@ func TestStartCreateTablesStop(t *testing.T) {
 		t.Fatalf("process %d still there after Stop (kill -0: %v)", pid, err)
 	}
 }
-
-func TestTailBuffer(t *testing.T) {
-	b := &tailBuffer{max: 4}
-	b.Write([]byte("abc"))
-	b.Write([]byte("defg"))
-	if got := b.String(); got != "defg" {
-		t.Fatalf("tail = %q", got)
-	}
-}

@@ -11,11 +11,12 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/labchain/appointments/infra/proc"
 )
 
 // invocationPath is the Lambda Invoke API path aws-lambda-rie serves.
@@ -193,8 +194,7 @@ type instance struct {
 	label    string
 	addr     string
 	pid      int
-	done     chan struct{}
-	waitErr  error
+	proc     *proc.Process
 	client   *http.Client
 	stopOnce sync.Once
 }
@@ -238,23 +238,22 @@ func (f *function) startOn(ctx context.Context, n, invokePort, runtimePort int) 
 	out := newPrefixWriter(f.output, label)
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.SysProcAttr = sysProcAttr()
 
 	inst := &instance{
 		out:   out,
 		label: label,
 		addr:  addr,
-		done:  make(chan struct{}),
 		// No client timeout here: invoke bounds each call.
 		client: &http.Client{Transport: &http.Transport{
 			MaxIdleConnsPerHost: 1,
 			IdleConnTimeout:     time.Minute,
 		}},
 	}
-	if err := startLocked(cmd, inst.done, &inst.waitErr, func() { out.Flush() }); err != nil {
+	p, err := proc.Start(cmd, out.Flush)
+	if err != nil {
 		return nil, fmt.Errorf("localdev: start aws-lambda-rie for %s: %w", f.id, err)
 	}
-	inst.pid = cmd.Process.Pid
+	inst.proc, inst.pid = p, p.Pid()
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -264,8 +263,8 @@ func (f *function) startOn(ctx context.Context, n, invokePort, runtimePort int) 
 			return inst, nil
 		}
 		select {
-		case <-inst.done:
-			return nil, fmt.Errorf("localdev: aws-lambda-rie for %s exited at start: %v", f.id, inst.waitErr)
+		case <-p.Done():
+			return nil, fmt.Errorf("localdev: aws-lambda-rie for %s exited at start: %v", f.id, p.Err())
 		case <-ctx.Done():
 			inst.stop()
 			return nil, ctx.Err()
@@ -278,38 +277,7 @@ func (f *function) startOn(ctx context.Context, n, invokePort, runtimePort int) 
 	}
 }
 
-// startLocked starts cmd from a goroutine locked to its OS thread that lives
-// until the process exits: Pdeathsig fires when the thread that forked the
-// child ends, and this ties it to the life of this process instead of to a
-// thread the Go runtime might end. done is closed after Wait returns.
-func startLocked(cmd *exec.Cmd, done chan struct{}, waitErr *error, after func()) error {
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			close(done)
-			return
-		}
-		started <- nil
-		*waitErr = cmd.Wait()
-		if after != nil {
-			after()
-		}
-		close(done)
-	}()
-	return <-started
-}
-
-func (in *instance) exited() bool {
-	select {
-	case <-in.done:
-		return true
-	default:
-		return false
-	}
-}
+func (in *instance) exited() bool { return in.proc.Exited() }
 
 // invoke posts one event to the emulator. The call is not tied to the client's
 // request: like Lambda, the function runs to its end (or its timeout, which
@@ -354,13 +322,7 @@ func (in *instance) stop() {
 				time.Sleep(5 * time.Millisecond)
 			}
 		}
-		_ = syscall.Kill(-in.pid, syscall.SIGTERM)
-		select {
-		case <-in.done:
-		case <-time.After(2 * time.Second):
-			_ = syscall.Kill(-in.pid, syscall.SIGKILL)
-			<-in.done
-		}
+		in.proc.Stop(2 * time.Second)
 		in.client.CloseIdleConnections()
 	})
 }
@@ -399,20 +361,9 @@ func classify(inv invocation) outcome {
 
 // freePorts returns n distinct free TCP ports on 127.0.0.1.
 func freePorts(n int) ([]int, error) {
-	ls := make([]net.Listener, 0, n)
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("localdev: pick a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	ports, err := proc.FreePorts(n)
+	if err != nil {
+		return nil, fmt.Errorf("localdev: %w", err)
 	}
 	return ports, nil
 }

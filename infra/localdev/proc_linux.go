@@ -6,16 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 )
-
-// sysProcAttr puts a child in its own process group (so it can be signalled as
-// a group) and has the kernel SIGKILL it when the thread that started it exits.
-// Children are started from a goroutine locked to its OS thread for as long as
-// the child lives, so that signal fires exactly when this process dies.
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-}
 
 // descendants returns the pids of every live descendant of pid (children,
 // grandchildren, ...), read from /proc. aws-lambda-rie starts the function's

@@ -4,12 +4,6 @@ package localdev
 
 import "syscall"
 
-// sysProcAttr puts a child in its own process group. Pdeathsig exists only on
-// Linux: elsewhere children outlive a parent killed without Close.
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true}
-}
-
 // descendants is not available without /proc: the function bootstrap exits
 // by itself when its aws-lambda-rie goes away (its Runtime API call fails).
 func descendants(pid int) []int { return nil }
