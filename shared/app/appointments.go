@@ -40,7 +40,8 @@ func (s *Service) Availability(ctx context.Context, actor domain.Actor, q Availa
 	return slots, err
 }
 
-// Book books a visit (patient for itself, staff of the branch, admin).
+// Book books a visit (patient for itself, staff of the branch, admin) and
+// records an appointment.booked event with it.
 // VALIDATION_FAILED, NOT_FOUND, OUTSIDE_SCHEDULE, SLOT_UNAVAILABLE, FORBIDDEN.
 func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (domain.Appointment, error) {
 	if err := authenticated(actor); err != nil {
@@ -97,7 +98,8 @@ func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (d
 			CreatedAt: now, UpdatedAt: now, Cells: plan.Cells,
 		}
 		h := domain.HistoryEntry{At: now, To: domain.StatusBooked, Actor: actor.Ref(), Start: a.Start, End: a.End}
-		lastErr = s.store.CreateAppointment(ctx, a, h)
+		ev := domain.AppointmentEvent(s.newID("evt"), domain.EventAppointmentBooked, now, a)
+		lastErr = s.store.CreateAppointment(ctx, a, h, ev)
 		if lastErr == nil {
 			return a, nil
 		}
@@ -199,8 +201,9 @@ func nonNilPage(p Page[domain.Appointment]) Page[domain.Appointment] {
 	return p
 }
 
-// Reschedule moves a booked visit atomically: the new cells are taken and the
-// old ones released in one transaction, or nothing changes. NOT_FOUND,
+// Reschedule moves a booked visit atomically: the new cells are taken, the
+// old ones released and an appointment.rescheduled event recorded in one
+// transaction, or nothing changes. NOT_FOUND,
 // CANCEL_CUTOFF, OUTSIDE_SCHEDULE, SLOT_UNAVAILABLE, INVALID_TRANSITION.
 func (s *Service) Reschedule(ctx context.Context, actor domain.Actor, id string, start time.Time) (domain.Appointment, error) {
 	if err := authenticated(actor); err != nil {
@@ -242,7 +245,8 @@ func (s *Service) Reschedule(ctx context.Context, actor domain.Actor, id string,
 		next.Start, next.End, next.Resources, next.Cells = plan.Start, plan.End, plan.Resources, plan.Cells
 		next.Version, next.UpdatedAt = a.Version+1, now
 		h := domain.HistoryEntry{At: now, From: a.Status, To: next.Status, Actor: actor.Ref(), Reason: "rescheduled", Start: next.Start, End: next.End}
-		lastErr = s.store.UpdateAppointment(ctx, a, next, h)
+		ev := domain.AppointmentEvent(s.newID("evt"), domain.EventAppointmentRescheduled, now, next)
+		lastErr = s.store.UpdateAppointment(ctx, a, next, h, ev)
 		if lastErr == nil {
 			return next, nil
 		}
@@ -256,14 +260,15 @@ func (s *Service) Reschedule(ctx context.Context, actor domain.Actor, id string,
 	return domain.Appointment{}, apperr.E(apperr.SlotUnavailable, "no free resources at %s", start.Format(time.RFC3339))
 }
 
-// Cancel cancels a booked visit and frees its capacity at once. NOT_FOUND,
+// Cancel cancels a booked visit and frees its capacity at once (event
+// appointment.cancelled). NOT_FOUND,
 // CANCEL_CUTOFF, INVALID_TRANSITION.
 func (s *Service) Cancel(ctx context.Context, actor domain.Actor, id, reason string) (domain.Appointment, error) {
 	return s.change(ctx, actor, id, domain.StatusCancelled, reason)
 }
 
 // Transition moves a visit to checked_in, completed or no_show (staff of the
-// branch, admin). NOT_FOUND, FORBIDDEN, INVALID_TRANSITION.
+// branch, admin), recording the event of that type (domain.StatusEventType). NOT_FOUND, FORBIDDEN, INVALID_TRANSITION.
 func (s *Service) Transition(ctx context.Context, actor domain.Actor, id string, to domain.Status, reason string) (domain.Appointment, error) {
 	switch to {
 	case domain.StatusCheckedIn, domain.StatusCompleted, domain.StatusNoShow:
@@ -273,7 +278,8 @@ func (s *Service) Transition(ctx context.Context, actor domain.Actor, id string,
 	return s.change(ctx, actor, id, to, reason)
 }
 
-// change applies a status change with optimistic concurrency.
+// change applies a status change with optimistic concurrency and records its
+// event in the same transaction.
 func (s *Service) change(ctx context.Context, actor domain.Actor, id string, to domain.Status, reason string) (domain.Appointment, error) {
 	if err := authenticated(actor); err != nil {
 		return domain.Appointment{}, err
@@ -281,6 +287,10 @@ func (s *Service) change(ctx context.Context, actor domain.Actor, id string, to 
 	reason = strings.TrimSpace(reason)
 	if len(reason) > maxNotesLen {
 		return domain.Appointment{}, apperr.E(apperr.Validation, "reason: at most %d characters", maxNotesLen)
+	}
+	eventType, ok := domain.StatusEventType(to)
+	if !ok {
+		return domain.Appointment{}, apperr.E(apperr.Validation, "status: cannot move to %q", to)
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		a, err := s.visible(ctx, actor, id)
@@ -312,7 +322,8 @@ func (s *Service) change(ctx context.Context, actor domain.Actor, id string, to 
 			next.Cells = nil // capacity is free again in the same transaction
 		}
 		h := domain.HistoryEntry{At: now, From: a.Status, To: to, Actor: actor.Ref(), Reason: reason, Start: a.Start, End: a.End}
-		err = s.store.UpdateAppointment(ctx, a, next, h)
+		ev := domain.AppointmentEvent(s.newID("evt"), eventType, now, next)
+		err = s.store.UpdateAppointment(ctx, a, next, h, ev)
 		if err == nil {
 			return next, nil
 		}

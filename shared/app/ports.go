@@ -16,7 +16,10 @@ type Page[T any] struct {
 
 // Store is the persistence the booking use cases need. Implementations must make
 // CreateAppointment and UpdateAppointment single atomic transactions in which
-// every cell is taken conditionally, so that no cell is ever held twice.
+// every cell is taken conditionally, so that no cell is ever held twice, and
+// in which the change's event is recorded in the outbox (transactional
+// outbox): an event exists if and only if its change was committed, and its
+// data is the appointment exactly as committed.
 //
 // Errors: NOT_FOUND for a missing object, SLOT_UNAVAILABLE when a cell to take is
 // held by another appointment, CONFLICT when the previous version no longer
@@ -49,15 +52,19 @@ type Store interface {
 	// one request (page) per date.
 	Occupancy(ctx context.Context, branchID string, dates []string) (domain.Occupancy, error)
 
-	// CreateAppointment writes the appointment, its first history entry and all its
-	// cells in one transaction. If ctx carries an idempotency claim, its completion
-	// (status and the appointment's JSON) is written in the same transaction.
-	CreateAppointment(ctx context.Context, a domain.Appointment, h domain.HistoryEntry) error
+	// CreateAppointment writes the appointment, its first history entry, all its
+	// cells and the outbox record of ev in one transaction. If ctx carries an
+	// idempotency claim, its completion (status and the appointment's JSON) is
+	// written in the same transaction. ev.Subject must be a.ID; the recorded
+	// event's data is a (ev.Data is not used), with the traceparent of the span
+	// in ctx.
+	CreateAppointment(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event) error
 	// UpdateAppointment replaces prev by next in one transaction, conditional on
 	// prev.Version (next.Version must be prev.Version+1): releases cells of prev not
-	// in next, takes cells of next not in prev, appends the history entry, and
-	// completes the idempotency claim in ctx if any.
-	UpdateAppointment(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry) error
+	// in next, takes cells of next not in prev, appends the history entry, records
+	// ev in the outbox (data: next; ev.Subject must be next.ID) and completes the
+	// idempotency claim in ctx if any.
+	UpdateAppointment(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry, ev domain.Event) error
 	// GetAppointment returns an appointment or NOT_FOUND.
 	GetAppointment(ctx context.Context, id string) (domain.Appointment, error)
 	// ListAppointmentsByBranchDay lists a branch's appointments starting on a local

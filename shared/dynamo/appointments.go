@@ -182,6 +182,7 @@ const (
 	roleTakeCell
 	roleReleaseCell
 	roleIdempotency
+	roleOutbox
 )
 
 type txBuilder struct {
@@ -196,17 +197,18 @@ func (b *txBuilder) add(role txRole, it types.TransactWriteItem) {
 }
 
 // CreateAppointment writes the appointment (attribute_not_exists), its first
-// history entry, every cell (attribute_not_exists) and, if ctx carries an
-// idempotency claim not yet Completed, the claim's completion (status
-// claim.SuccessStatus, body json.Marshal(a)), in one TransactWriteItems, and
-// then sets claim.Completed.
+// history entry, every cell (attribute_not_exists), the outbox record of ev
+// (PENDING, data: a, see outbox.go) and, if ctx carries an idempotency claim
+// not yet Completed, the claim's completion (status claim.SuccessStatus, body
+// json.Marshal(a)), in one TransactWriteItems, and then sets claim.Completed.
+// ev.Subject must be a.ID; ev.Data is ignored (the record's data is a).
 // SLOT_UNAVAILABLE if a cell is held, CONFLICT if the id exists, the
 // idempotency record changed or the transaction conflicted with another;
 // VALIDATION_FAILED if the transaction would exceed 100 items or take a cell
-// twice.
-func (s *Store) CreateAppointment(ctx context.Context, a domain.Appointment, h domain.HistoryEntry) error {
+// twice; INTERNAL for an event that does not make a valid CloudEvent.
+func (s *Store) CreateAppointment(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event) error {
 	claim := idempotency.FromContext(ctx)
-	b, err := s.createTx(a, h, claim)
+	b, err := s.createTx(ctx, a, h, ev, claim)
 	if err != nil {
 		return err
 	}
@@ -220,7 +222,7 @@ func (s *Store) CreateAppointment(ctx context.Context, a domain.Appointment, h d
 }
 
 // createTx builds the booking transaction of CreateAppointment.
-func (s *Store) createTx(a domain.Appointment, h domain.HistoryEntry, claim *idempotency.Claim) (*txBuilder, error) {
+func (s *Store) createTx(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event, claim *idempotency.Claim) (*txBuilder, error) {
 	b := &txBuilder{create: true}
 
 	item, err := appointmentItem(a)
@@ -244,6 +246,9 @@ func (s *Store) createTx(a domain.Appointment, h domain.HistoryEntry, claim *ide
 		seen[id] = true
 		b.add(roleTakeCell, s.takeCell(a.BranchID, c, a.ID))
 	}
+	if err := s.addOutbox(ctx, b, ev, a); err != nil {
+		return nil, err
+	}
 	if claim != nil && !claim.Completed {
 		if err := s.addCompletion(b, claim, a); err != nil {
 			return nil, err
@@ -255,11 +260,12 @@ func (s *Store) createTx(a domain.Appointment, h domain.HistoryEntry, claim *ide
 // UpdateAppointment replaces prev by next in one transaction: a Put of next
 // conditional on version = prev.Version (CONFLICT otherwise), the history
 // entry, a conditional Delete of each cell of prev not in next, a conditional
-// Put (SLOT_UNAVAILABLE) of each cell of next not in prev, and the completion
-// of the idempotency claim in ctx, if any and not yet Completed (body
-// json.Marshal(next)), then sets claim.Completed. Cells in both are not touched, so
-// no item appears twice in the transaction.
-func (s *Store) UpdateAppointment(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry) error {
+// Put (SLOT_UNAVAILABLE) of each cell of next not in prev, the outbox record of
+// ev (PENDING, data: next; ev.Subject must be next.ID, ev.Data is ignored),
+// and the completion of the idempotency claim in ctx, if any and not yet
+// Completed (body json.Marshal(next)), then sets claim.Completed. Cells in
+// both are not touched, so no item appears twice in the transaction.
+func (s *Store) UpdateAppointment(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry, ev domain.Event) error {
 	if prev.ID != next.ID || prev.BranchID != next.BranchID {
 		return apperr.Wrap(fmt.Errorf("prev %s@%s, next %s@%s", prev.ID, prev.BranchID, next.ID, next.BranchID),
 			"dynamo: update appointment: id and branch must not change")
@@ -314,6 +320,9 @@ func (s *Store) UpdateAppointment(ctx context.Context, prev, next domain.Appoint
 			ConditionExpression:       aws.String(attrAppointmentID + " = :id"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":id": avS(prev.ID)},
 		}})
+	}
+	if err := s.addOutbox(ctx, &b, ev, next); err != nil {
+		return err
 	}
 	if claim != nil && !claim.Completed {
 		if err := s.addCompletion(&b, claim, next); err != nil {

@@ -20,7 +20,7 @@ func TestAppointmentRoundTrip(t *testing.T) {
 		t.Fatalf("fixture JSON %s", before)
 	}
 	h := booking(a)
-	ok(t, s.CreateAppointment(ctx, a, h))
+	ok(t, s.CreateAppointment(ctx, a, h, booked(a)))
 
 	got, err := s.GetAppointment(ctx, a.ID)
 	ok(t, err)
@@ -48,12 +48,12 @@ func TestAppointmentRoundTrip(t *testing.T) {
 	wantCode(t, err, apperr.NotFound)
 
 	// Same id again: CONFLICT (the cells are the same too; the appointment wins).
-	wantCode(t, s.CreateAppointment(ctx, a, h), apperr.Conflict)
+	wantCode(t, s.CreateAppointment(ctx, a, h, booked(a)), apperr.Conflict)
 
 	// An appointment without optional fields or cells round-trips too.
 	bare := domain.Appointment{ID: "apt_2", Status: domain.StatusCancelled, BranchID: "br_1", Start: at(2, 8, 0), End: at(2, 8, 15),
 		Patient: domain.Patient{ID: "pat_2", Name: "X"}, Version: 3}
-	ok(t, s.CreateAppointment(ctx, bare, domain.HistoryEntry{At: bare.Start}))
+	ok(t, s.CreateAppointment(ctx, bare, domain.HistoryEntry{At: bare.Start}, booked(bare)))
 	got, err = s.GetAppointment(ctx, bare.ID)
 	ok(t, err)
 	sameJSON(t, "bare appointment", got, bare)
@@ -70,7 +70,7 @@ func TestOccupancy(t *testing.T) {
 	a3 := appt("apt_3", "br_1", "pat_1", at(2, 23, 45), 1, "res_a")
 	other := appt("apt_4", "br_2", "pat_1", at(1, 9, 0), 1, "res_a")
 	for _, a := range []domain.Appointment{a1, a2, a3, other} {
-		ok(t, s.CreateAppointment(ctx, a, booking(a)))
+		ok(t, s.CreateAppointment(ctx, a, booking(a), booked(a)))
 	}
 	got := occupancyOf(t, s, "br_1", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-01")
 	want := map[string]string{
@@ -108,7 +108,7 @@ func TestOccupancyManyDates(t *testing.T) {
 	want := map[string]string{}
 	for d := 1; d <= 20; d++ {
 		a := appt("apt_"+time.Date(2026, 12, d, 0, 0, 0, 0, time.UTC).Format("0102"), "br_1", "pat_1", at(d, 10, 0), 1, "res_a")
-		ok(t, s.CreateAppointment(ctx, a, booking(a)))
+		ok(t, s.CreateAppointment(ctx, a, booking(a), booked(a)))
 		dates = append(dates, a.Start.Format(dateLayout))
 		want["res_a@"+a.Start.Format("02T15:04")] = a.ID
 	}
@@ -119,12 +119,12 @@ func TestCreateWithTakenCellWritesNothing(t *testing.T) {
 	s, raw := newStore(t)
 	ctx := context.Background()
 	a1 := appt("apt_1", "br_1", "pat_1", at(1, 9, 0), 2, "res_a")
-	ok(t, s.CreateAppointment(ctx, a1, booking(a1)))
+	ok(t, s.CreateAppointment(ctx, a1, booking(a1), booked(a1)))
 	before := countEntities(t, raw, s.Table())
 
 	// res_b is free, but res_a@09:15 is held by apt_1.
 	a2 := appt("apt_2", "br_1", "pat_2", at(1, 9, 15), 2, "res_b", "res_a")
-	wantCode(t, s.CreateAppointment(ctx, a2, booking(a2)), apperr.SlotUnavailable)
+	wantCode(t, s.CreateAppointment(ctx, a2, booking(a2), booked(a2)), apperr.SlotUnavailable)
 
 	_, err := s.GetAppointment(ctx, a2.ID)
 	wantCode(t, err, apperr.NotFound)
@@ -144,14 +144,15 @@ func TestCreateRejectsDuplicateAndTooManyCells(t *testing.T) {
 	ctx := context.Background()
 	a := appt("apt_1", "br_1", "pat_1", at(1, 9, 0), 1, "res_a")
 	a.Cells = append(a.Cells, a.Cells[0])
-	wantCode(t, s.CreateAppointment(ctx, a, booking(a)), apperr.Validation)
+	wantCode(t, s.CreateAppointment(ctx, a, booking(a), booked(a)), apperr.Validation)
 
-	big := appt("apt_2", "br_1", "pat_1", at(1, 7, 0), 49, "res_a", "res_b") // 98 cells + 2 items
-	ok(t, s.CreateAppointment(ctx, big, booking(big)))
-	big2 := appt("apt_3", "br_1", "pat_1", at(2, 7, 0), 50, "res_a", "res_b") // 100 cells + 2 items
-	wantCode(t, s.CreateAppointment(ctx, big2, booking(big2)), apperr.Validation)
-	if n := countEntities(t, raw, s.Table())[entityCell]; n != 98 {
-		t.Fatalf("%d cells stored, want 98", n)
+	// Appointment, history and outbox record leave 97 items for cells.
+	big := appt("apt_2", "br_1", "pat_1", at(1, 7, 0), 97, "res_a") // 97 cells + 3 items
+	ok(t, s.CreateAppointment(ctx, big, booking(big), booked(big)))
+	big2 := appt("apt_3", "br_1", "pat_1", at(6, 7, 0), 98, "res_a") // 98 cells + 3 items
+	wantCode(t, s.CreateAppointment(ctx, big2, booking(big2), booked(big2)), apperr.Validation)
+	if n := countEntities(t, raw, s.Table())[entityCell]; n != 97 {
+		t.Fatalf("%d cells stored, want 97", n)
 	}
 }
 
@@ -159,15 +160,15 @@ func TestUpdateMove(t *testing.T) {
 	s, raw := newStore(t)
 	ctx := context.Background()
 	a := appt("apt_1", "br_1", "pat_1", at(1, 9, 0), 2, "res_a") // 09:00, 09:15
-	ok(t, s.CreateAppointment(ctx, a, booking(a)))
+	ok(t, s.CreateAppointment(ctx, a, booking(a), booked(a)))
 	neighbour := appt("apt_2", "br_1", "pat_2", at(1, 9, 45), 1, "res_a")
-	ok(t, s.CreateAppointment(ctx, neighbour, booking(neighbour)))
+	ok(t, s.CreateAppointment(ctx, neighbour, booking(neighbour), booked(neighbour)))
 
 	// Move by one cell on the same resource: 09:15 is kept, 09:00 released,
 	// 09:30 taken.
 	b := moved(a, at(1, 9, 15))
 	hb := change(a, b)
-	ok(t, s.UpdateAppointment(ctx, a, b, hb))
+	ok(t, s.UpdateAppointment(ctx, a, b, hb, changed(b)))
 	sameJSON(t, "occupancy after move", occupancyOf(t, s, "br_1", "2026-12-01"), map[string]string{
 		"res_a@01T09:15": "apt_1", "res_a@01T09:30": "apt_1", "res_a@01T09:45": "apt_2",
 	})
@@ -178,7 +179,7 @@ func TestUpdateMove(t *testing.T) {
 	// Moving onto the neighbour is refused and changes nothing.
 	c := moved(b, at(1, 9, 30))
 	before := countEntities(t, raw, s.Table())
-	wantCode(t, s.UpdateAppointment(ctx, b, c, change(b, c)), apperr.SlotUnavailable)
+	wantCode(t, s.UpdateAppointment(ctx, b, c, change(b, c), changed(c)), apperr.SlotUnavailable)
 	got, err = s.GetAppointment(ctx, a.ID)
 	ok(t, err)
 	sameJSON(t, "after refused move", got, b)
@@ -187,7 +188,7 @@ func TestUpdateMove(t *testing.T) {
 	// Move to another day: the branch-day lists follow.
 	d := moved(b, at(3, 14, 0))
 	hd := change(b, d)
-	ok(t, s.UpdateAppointment(ctx, b, d, hd))
+	ok(t, s.UpdateAppointment(ctx, b, d, hd, changed(d)))
 	sameJSON(t, "occupancy day 1", occupancyOf(t, s, "br_1", "2026-12-01"), map[string]string{"res_a@01T09:45": "apt_2"})
 	sameJSON(t, "occupancy day 3", occupancyOf(t, s, "br_1", "2026-12-03"), map[string]string{
 		"res_a@03T14:00": "apt_1", "res_a@03T14:15": "apt_1",
@@ -208,14 +209,14 @@ func TestUpdateCancelReleasesAll(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	a := appt("apt_1", "br_1", "pat_1", at(1, 9, 0), 2, "res_a", "res_b")
-	ok(t, s.CreateAppointment(ctx, a, booking(a)))
+	ok(t, s.CreateAppointment(ctx, a, booking(a), booked(a)))
 
 	c := a
 	c.Status = domain.StatusCancelled
 	c.Cells = nil
 	c.Version = 2
 	c.UpdatedAt = a.UpdatedAt.Add(time.Minute)
-	ok(t, s.UpdateAppointment(ctx, a, c, change(a, c)))
+	ok(t, s.UpdateAppointment(ctx, a, c, change(a, c), changed(c)))
 	if occ := occupancyOf(t, s, "br_1", "2026-12-01"); len(occ) != 0 {
 		t.Fatalf("cells left: %v", occ)
 	}
@@ -225,13 +226,13 @@ func TestUpdateCancelReleasesAll(t *testing.T) {
 
 	// The freed cells can be booked again.
 	a2 := appt("apt_2", "br_1", "pat_2", at(1, 9, 0), 2, "res_a", "res_b")
-	ok(t, s.CreateAppointment(ctx, a2, booking(a2)))
+	ok(t, s.CreateAppointment(ctx, a2, booking(a2), booked(a2)))
 
 	// A status change without cell changes touches only appointment + history.
 	ci := a2
 	ci.Status = domain.StatusCheckedIn
 	ci.Version = 2
-	ok(t, s.UpdateAppointment(ctx, a2, ci, change(a2, ci)))
+	ok(t, s.UpdateAppointment(ctx, a2, ci, change(a2, ci), changed(ci)))
 	if occ := occupancyOf(t, s, "br_1", "2026-12-01"); len(occ) != 4 {
 		t.Fatalf("occupancy after check-in: %v", occ)
 	}
@@ -241,14 +242,14 @@ func TestUpdateStaleVersionChangesNothing(t *testing.T) {
 	s, raw := newStore(t)
 	ctx := context.Background()
 	a := appt("apt_1", "br_1", "pat_1", at(1, 9, 0), 2, "res_a")
-	ok(t, s.CreateAppointment(ctx, a, booking(a)))
+	ok(t, s.CreateAppointment(ctx, a, booking(a), booked(a)))
 	b := moved(a, at(1, 10, 0))
-	ok(t, s.UpdateAppointment(ctx, a, b, change(a, b)))
+	ok(t, s.UpdateAppointment(ctx, a, b, change(a, b), changed(b)))
 	before := countEntities(t, raw, s.Table())
 
 	// A second writer still holding version 1.
 	stale := moved(a, at(1, 11, 0))
-	wantCode(t, s.UpdateAppointment(ctx, a, stale, change(a, stale)), apperr.Conflict)
+	wantCode(t, s.UpdateAppointment(ctx, a, stale, change(a, stale), changed(stale)), apperr.Conflict)
 
 	got, err := s.GetAppointment(ctx, a.ID)
 	ok(t, err)
@@ -266,10 +267,10 @@ func TestUpdateStaleVersionChangesNothing(t *testing.T) {
 	// Missing appointment: CONFLICT too (the version condition fails).
 	ghost := appt("apt_9", "br_1", "pat_1", at(1, 12, 0), 1, "res_a")
 	next := moved(ghost, at(1, 13, 0))
-	wantCode(t, s.UpdateAppointment(ctx, ghost, next, change(ghost, next)), apperr.Conflict)
+	wantCode(t, s.UpdateAppointment(ctx, ghost, next, change(ghost, next), changed(next)), apperr.Conflict)
 
 	// Programming errors are INTERNAL.
 	bad := b
 	bad.Version = b.Version + 5
-	wantCode(t, s.UpdateAppointment(ctx, b, bad, change(b, bad)), apperr.Internal)
+	wantCode(t, s.UpdateAppointment(ctx, b, bad, change(b, bad), changed(bad)), apperr.Internal)
 }

@@ -86,7 +86,7 @@ func TestCatalogInOneQuery(t *testing.T) {
 	ok(t, s.PutBranch(ctx, branch("br_10", "Other")))
 	ok(t, s.PutResource(ctx, domain.Resource{ID: "res_z", BranchID: "br_10", Name: "Z", Type: "room"}))
 	a := appt("apt_1", b.ID, "pat_1", at(1, 9, 0), 1, "res_a")
-	ok(t, s.CreateAppointment(ctx, a, booking(a)))
+	ok(t, s.CreateAppointment(ctx, a, booking(a), booked(a)))
 
 	counting := &countingClient{Client: raw}
 	cs := New(counting, s.Table())

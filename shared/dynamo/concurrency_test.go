@@ -26,7 +26,7 @@ func TestConcurrentBookingsOfOneCellSet(t *testing.T) {
 			defer wg.Done()
 			a := appt(fmt.Sprintf("apt_%02d", i), "br_1", fmt.Sprintf("pat_%02d", i), at(1, 9, 0), 4, "res_a", "res_b")
 			<-start
-			errs[i] = s.CreateAppointment(context.Background(), a, booking(a))
+			errs[i] = s.CreateAppointment(context.Background(), a, booking(a), booked(a))
 		}()
 	}
 	close(start)
@@ -43,7 +43,7 @@ func TestConcurrentBookingsOfOneCellSet(t *testing.T) {
 		t.Fatalf("outcomes %v, want 1 success and %d SLOT_UNAVAILABLE", codes, n-1)
 	}
 	sameJSON(t, "items", countEntities(t, raw, s.Table()), map[string]int{
-		entityAppointment: 1, entityHistory: 1, entityCell: 8,
+		entityAppointment: 1, entityHistory: 1, entityCell: 8, entityOutbox: 1,
 	})
 	winner := ""
 	for i, err := range errs {

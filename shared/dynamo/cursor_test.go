@@ -53,7 +53,7 @@ func TestListsAndCursors(t *testing.T) {
 			pat = "pat_1"
 		}
 		a := appt(fmt.Sprintf("apt_%d", i), "br_1", pat, at(1, h, 0), 1, "res_a")
-		ok(t, s.CreateAppointment(ctx, a, booking(a)))
+		ok(t, s.CreateAppointment(ctx, a, booking(a), booked(a)))
 	}
 	for _, a := range []domain.Appointment{
 		appt("apt_n1", "br_1", "pat_1", at(2, 9, 0), 1, "res_a"),
@@ -62,7 +62,7 @@ func TestListsAndCursors(t *testing.T) {
 		appt("apt_n3", "br_1", "pat_2", at(1, 23, 45), 1, "res_b"), // late evening, still Dec 1 locally
 		appt("apt_n4", "br_1", "pat_2", at(1, 0, 0), 1, "res_b"),   // midnight local = Nov 30 UTC
 	} {
-		ok(t, s.CreateAppointment(ctx, a, booking(a)))
+		ok(t, s.CreateAppointment(ctx, a, booking(a), booked(a)))
 	}
 
 	byDay := func(branch, date string, limit int) func(string) (app.Page[domain.Appointment], error) {

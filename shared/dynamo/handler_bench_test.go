@@ -25,7 +25,8 @@ import (
 // handler (payload 2.0 decoding, claims, idempotency record, catalog and
 // occupancy reads, planning, the booking transaction) and, in the same run and
 // against the same DynamoDB Local, sends bare TransactWriteItems of the same
-// items (appointment, history, one cell, idempotency completion). It reports
+// items (appointment, history, one cell, outbox record, idempotency
+// completion). It reports
 // both per-booking times and their ratio: the price of everything around the
 // one write that makes a booking safe.
 func BenchmarkBookingHandlerVsBareTransaction(b *testing.B) {
@@ -97,7 +98,7 @@ func BenchmarkBookingHandlerVsBareTransaction(b *testing.B) {
 		if _, err := s.Begin(ctx, inProgress(claim.Key, claim.Hash, now), now); err != nil {
 			b.Fatal(err)
 		}
-		tx, err := s.createTx(a, booking(a), claim)
+		tx, err := s.createTx(ctx, a, booking(a), booked(a), claim)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
+	"github.com/labchain/appointments/shared/ids"
 	"github.com/labchain/appointments/shared/testenv"
 )
 
@@ -105,6 +106,31 @@ func moved(a domain.Appointment, start time.Time) domain.Appointment {
 	b.UpdatedAt = a.UpdatedAt.Add(time.Hour)
 	b.Version = a.Version + 1
 	return b
+}
+
+// evTime is the time of test events whose appointment has no UpdatedAt.
+var evTime = time.Date(2026, 11, 20, 2, 30, 15, 123000000, time.UTC)
+
+// event returns a fresh event of type typ about a (new id each call).
+func event(typ string, a domain.Appointment) domain.Event {
+	at := a.UpdatedAt
+	if at.IsZero() {
+		at = evTime
+	}
+	return domain.AppointmentEvent(ids.New("evt"), typ, at, a)
+}
+
+// booked is the event of a booking of a.
+func booked(a domain.Appointment) domain.Event { return event(domain.EventAppointmentBooked, a) }
+
+// changed is the event of a change to next: a reschedule when next is still
+// booked, else the event of its status.
+func changed(next domain.Appointment) domain.Event {
+	typ, ok := domain.StatusEventType(next.Status)
+	if !ok {
+		typ = domain.EventAppointmentRescheduled
+	}
+	return event(typ, next)
 }
 
 func change(prev, next domain.Appointment) domain.HistoryEntry {

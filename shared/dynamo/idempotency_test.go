@@ -138,7 +138,7 @@ func TestClaimCompletedInsideBookingTransaction(t *testing.T) {
 	ok(t, err)
 	claim := &idempotency.Claim{Key: "u1:book", Hash: "hb", SuccessStatus: 201}
 	a := appt("apt_1", "br_1", "pat_1", at(1, 9, 0), 2, "res_a")
-	ok(t, s.CreateAppointment(idempotency.NewContext(ctx, claim), a, booking(a)))
+	ok(t, s.CreateAppointment(idempotency.NewContext(ctx, claim), a, booking(a), booked(a)))
 	if !claim.Completed {
 		t.Fatal("claim not marked completed")
 	}
@@ -147,13 +147,17 @@ func TestClaimCompletedInsideBookingTransaction(t *testing.T) {
 	if r.Status != idempotency.StatusCompleted || r.StatusCode != 201 || string(r.Body) != string(want) {
 		t.Fatalf("record = %+v\nbody %s\nwant %s", r, r.Body, want)
 	}
+	// The response the client gets and the event's data are the same bytes.
+	if _, ce := onlyOutbox(t, raw, s.Table()); string(ce.Data) != string(r.Body) {
+		t.Fatalf("event data %s\nresponse body %s", ce.Data, r.Body)
+	}
 
 	// A failing booking (taken cell) leaves the claim INPROGRESS.
 	_, err = s.Begin(ctx, inProgress("u2:book", "hb2", t0), t0)
 	ok(t, err)
 	claim2 := &idempotency.Claim{Key: "u2:book", Hash: "hb2", SuccessStatus: 201}
 	a2 := appt("apt_2", "br_1", "pat_2", at(1, 9, 15), 1, "res_a")
-	wantCode(t, s.CreateAppointment(idempotency.NewContext(ctx, claim2), a2, booking(a2)), apperr.SlotUnavailable)
+	wantCode(t, s.CreateAppointment(idempotency.NewContext(ctx, claim2), a2, booking(a2), booked(a2)), apperr.SlotUnavailable)
 	if claim2.Completed {
 		t.Fatal("claim marked completed after a failed transaction")
 	}
@@ -165,9 +169,9 @@ func TestClaimCompletedInsideBookingTransaction(t *testing.T) {
 	before := countEntities(t, raw, s.Table())
 	stolen := &idempotency.Claim{Key: "u2:book", Hash: "other", SuccessStatus: 201}
 	a3 := appt("apt_3", "br_1", "pat_3", at(1, 11, 0), 1, "res_a")
-	wantCode(t, s.CreateAppointment(idempotency.NewContext(ctx, stolen), a3, booking(a3)), apperr.Conflict)
+	wantCode(t, s.CreateAppointment(idempotency.NewContext(ctx, stolen), a3, booking(a3), booked(a3)), apperr.Conflict)
 	gone := &idempotency.Claim{Key: "u3:never-begun", Hash: "h", SuccessStatus: 201}
-	wantCode(t, s.CreateAppointment(idempotency.NewContext(ctx, gone), a3, booking(a3)), apperr.Conflict)
+	wantCode(t, s.CreateAppointment(idempotency.NewContext(ctx, gone), a3, booking(a3), booked(a3)), apperr.Conflict)
 	sameJSON(t, "items", countEntities(t, raw, s.Table()), before)
 
 	// Update completes its claim with json.Marshal(next).
@@ -175,7 +179,7 @@ func TestClaimCompletedInsideBookingTransaction(t *testing.T) {
 	ok(t, err)
 	mclaim := &idempotency.Claim{Key: "u1:move", Hash: "hm", SuccessStatus: 200}
 	b := moved(a, at(1, 13, 0))
-	ok(t, s.UpdateAppointment(idempotency.NewContext(ctx, mclaim), a, b, change(a, b)))
+	ok(t, s.UpdateAppointment(idempotency.NewContext(ctx, mclaim), a, b, change(a, b), changed(b)))
 	want, _ = json.Marshal(b)
 	if r := getRecord(t, s, "u1:move"); !mclaim.Completed || r.Status != idempotency.StatusCompleted || r.StatusCode != 200 || string(r.Body) != string(want) {
 		t.Fatalf("record after move = %+v", r)
@@ -186,7 +190,7 @@ func TestClaimCompletedInsideBookingTransaction(t *testing.T) {
 	ok(t, err)
 	mclaim2 := &idempotency.Claim{Key: "u1:move2", Hash: "hm2", SuccessStatus: 200}
 	c := moved(a, at(1, 14, 0)) // stale: prev is a, current is b
-	wantCode(t, s.UpdateAppointment(idempotency.NewContext(ctx, mclaim2), a, c, change(a, c)), apperr.Conflict)
+	wantCode(t, s.UpdateAppointment(idempotency.NewContext(ctx, mclaim2), a, c, change(a, c), changed(c)), apperr.Conflict)
 	if r := getRecord(t, s, "u1:move2"); mclaim2.Completed || r.Status != idempotency.StatusInProgress {
 		t.Fatalf("record after failed move = %+v", r)
 	}

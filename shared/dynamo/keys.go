@@ -21,10 +21,12 @@ import (
 //	appointment       APPT#<id>                  #META                          BRDAY#<branchId>#<date> / <start>#<id> PATIENT#<patientId> / <start>#<id>
 //	history entry     APPT#<id>                  HIST#<at>#<version, 6 digits>
 //	idempotency rec.  IDEM#<key>                 #IDEM
+//	outbox record     OUTBOX#<eventId>           #EVENT                         OUTBOX#PENDING / <createdAt>#<eventId> (while PENDING)
 //
 // <date> is the branch-local date YYYY-MM-DD; <start> is the appointment start
 // in UTC, "2006-01-02T15:04:05Z"; <at> is UTC with fixed nine fraction digits,
-// so that the strings sort in time order.
+// so that the strings sort in time order; <createdAt> is the event time in
+// the same fixed-width UTC layout.
 //
 // A branch's catalog (branch, hours, resources, services) shares one partition
 // so LoadCatalog is a single Query. A cell item exists while an appointment
@@ -33,6 +35,14 @@ import (
 // of a branch-day share one partition so Occupancy is one Query per day. Cells
 // carry ttl = start + 7 days: past cells are useless, and correctness never
 // depends on their deletion.
+//
+// An outbox record is written in the same transaction as the appointment
+// change it reports (see outbox.go): its entity attribute is "outbox" (the
+// publisher's stream filter depends on it) and it holds the CloudEvent JSON.
+// While PENDING it sits in GSI1 under OUTBOX#PENDING, oldest first, where the
+// sweep finds records the stream publisher missed; MarkPublished removes the
+// GSI1 keys (a sparse index: published records cost nothing there) and sets
+// ttl = publishedAt + 7 days.
 //
 // Entities are stored as DynamoDB documents whose attributes are the fields of
 // their public JSON representation (see item.go), plus the key attributes and
@@ -71,12 +81,17 @@ const (
 	entityAppointment = "APPOINTMENT"
 	entityHistory     = "HISTORY"
 	entityIdempotency = "IDEMPOTENCY"
+	// entityOutbox is lower-case: the BatchPublisherFunction's stream filter
+	// in template.yaml matches NewImage.entity.S = "outbox".
+	entityOutbox = "outbox"
 )
 
 const (
 	skMeta        = "#META"
 	skHours       = "#HOURS"
 	skIdem        = "#IDEM"
+	skEvent       = "#EVENT"
+	gsi1Pending   = "OUTBOX#PENDING"
 	prefixRes     = "RES#"
 	prefixSvc     = "SVC#"
 	prefixHist    = "HIST#"
@@ -131,3 +146,10 @@ func historySK(h domain.HistoryEntry, version int) string {
 }
 
 func idemPK(key string) string { return "IDEM#" + key }
+
+func outboxPK(eventID string) string { return "OUTBOX#" + eventID }
+
+// outboxGSI1SK sorts pending records by creation time, then id.
+func outboxGSI1SK(createdAt time.Time, eventID string) string {
+	return createdAt.UTC().Format(historyLayout) + "#" + eventID
+}

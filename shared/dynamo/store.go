@@ -4,7 +4,8 @@
 // Bookings are atomic: CreateAppointment and UpdateAppointment each run one
 // TransactWriteItems in which every cell to take is written with
 // attribute_not_exists, so two appointments can never hold the same cell, and
-// the request's idempotency record is completed in the same transaction.
+// the request's idempotency record is completed and the change's event
+// written to the outbox in the same transaction (see outbox.go).
 // Reads that feed booking decisions (catalog, occupancy, appointment) are
 // strongly consistent; list queries use GSIs and are eventually consistent.
 package dynamo

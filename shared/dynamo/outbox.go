@@ -1,0 +1,227 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/labchain/appointments/shared/apperr"
+	"github.com/labchain/appointments/shared/domain"
+	"github.com/labchain/appointments/shared/events"
+)
+
+// Outbox record attributes (item PK=OUTBOX#<eventId>, SK=#EVENT, see keys.go).
+const (
+	attrOutboxStatus      = "status"
+	attrOutboxEventID     = "eventId"
+	attrOutboxEventType   = "eventType"
+	attrOutboxSubject     = "subject"
+	attrOutboxCloudEvent  = "cloudEvent" // the CloudEvent JSON, as published
+	attrOutboxCreatedAt   = "createdAt"  // RFC 3339, UTC, fixed width
+	attrOutboxPublishedAt = "publishedAt"
+)
+
+// Outbox record states.
+const (
+	// OutboxPending is the state of a record written with its change and not
+	// yet published to every target.
+	OutboxPending = "PENDING"
+	// OutboxPublished is the state of a record published to every target.
+	OutboxPublished = "PUBLISHED"
+)
+
+// OutboxRetention is how long a published record is kept (its ttl is
+// publishedAt + OutboxRetention), for audits and replays.
+const OutboxRetention = 7 * 24 * time.Hour
+
+// outboxItem encodes the outbox record of ev, whose data is a (what the
+// transaction commits), with the traceparent of the span in ctx.
+func outboxItem(ctx context.Context, ev domain.Event, a domain.Appointment) (map[string]types.AttributeValue, error) {
+	if ev.Subject != a.ID {
+		return nil, fmt.Errorf("event %s is about %q, the change about appointment %q", ev.ID, ev.Subject, a.ID)
+	}
+	ev.Data = a
+	ce, err := events.New(ev, traceParent(ctx))
+	if err != nil {
+		return nil, err
+	}
+	body, err := events.Encode(ce)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]types.AttributeValue{
+		attrPK:               avS(outboxPK(ce.ID)),
+		attrSK:               avS(skEvent),
+		attrEntity:           avS(entityOutbox),
+		attrGSI1PK:           avS(gsi1Pending),
+		attrGSI1SK:           avS(outboxGSI1SK(ce.Time, ce.ID)),
+		attrOutboxStatus:     avS(OutboxPending),
+		attrOutboxEventID:    avS(ce.ID),
+		attrOutboxEventType:  avS(ce.Type),
+		attrOutboxSubject:    avS(ce.Subject),
+		attrOutboxCreatedAt:  avS(ce.Time.UTC().Format(historyLayout)),
+		attrOutboxCloudEvent: avS(string(body)),
+	}, nil
+}
+
+// traceParent returns the W3C traceparent of the span in ctx, as the global
+// propagator (lambdakit installs W3C trace context) writes it, or "".
+func traceParent(ctx context.Context) string {
+	c := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(ctx, c)
+	if tp := c.Get(events.AttrTraceParent); events.ValidTraceParent(tp) {
+		return tp
+	}
+	return ""
+}
+
+// addOutbox adds the outbox record of ev (data: a) to a transaction; the
+// record must not exist yet.
+func (s *Store) addOutbox(ctx context.Context, b *txBuilder, ev domain.Event, a domain.Appointment) error {
+	item, err := outboxItem(ctx, ev, a)
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: encode outbox record of %s", a.ID)
+	}
+	b.add(roleOutbox, types.TransactWriteItem{Put: &types.Put{
+		TableName:           s.table,
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	}})
+	return nil
+}
+
+// MarkPublished records that the event was published to every target: status
+// PUBLISHED, publishedAt and ttl = at + OutboxRetention (both kept from the
+// first call), and the GSI1 keys removed so the sweep no longer sees it. It is
+// idempotent. NOT_FOUND if there is no such record.
+func (s *Store) MarkPublished(ctx context.Context, eventID string, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: s.table,
+		Key:       key(outboxPK(eventID), skEvent),
+		UpdateExpression: aws.String("SET #status = :published, " +
+			attrOutboxPublishedAt + " = if_not_exists(" + attrOutboxPublishedAt + ", :at), " +
+			"#ttl = if_not_exists(#ttl, :ttl) REMOVE " + attrGSI1PK + ", " + attrGSI1SK),
+		ConditionExpression:      aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames: map[string]string{"#status": attrOutboxStatus, "#ttl": attrTTL},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":published": avS(OutboxPublished),
+			":at":        avS(at.UTC().Format(historyLayout)),
+			":ttl":       avN(at.Add(OutboxRetention).Unix()),
+		},
+	})
+	if isConditionFailed(err) {
+		return apperr.E(apperr.NotFound, "outbox record %s not found", eventID)
+	}
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: mark outbox record %s published", eventID)
+	}
+	return nil
+}
+
+// MalformedOutboxError reports outbox records that do not decode. Retrying
+// cannot help; an operator must look at them.
+type MalformedOutboxError struct {
+	// EventIDs are the ids of the malformed records.
+	EventIDs []string
+	// Err joins the decoding errors.
+	Err error
+}
+
+// Error lists the records.
+func (e *MalformedOutboxError) Error() string {
+	return fmt.Sprintf("dynamo: %d malformed outbox records (%s): %v", len(e.EventIDs), strings.Join(e.EventIDs, ", "), e.Err)
+}
+
+// Unwrap returns the decoding errors.
+func (e *MalformedOutboxError) Unwrap() error { return e.Err }
+
+// PendingOutbox returns up to limit PENDING outbox events created before
+// olderThan, oldest first (GSI1, eventually consistent: a record published a
+// moment ago may still be listed; publication is at least once anyway).
+// limit <= 0 means DefaultPageSize; it is capped at MaxPageSize.
+//
+// Records that do not decode are skipped and reported in a
+// *MalformedOutboxError returned together with the events that did decode;
+// any other error comes with no events.
+func (s *Store) PendingOutbox(ctx context.Context, olderThan time.Time, limit int) ([]events.CloudEvent, error) {
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	in := &dynamodb.QueryInput{
+		TableName:              s.table,
+		IndexName:              aws.String(indexGSI1),
+		KeyConditionExpression: aws.String(attrGSI1PK + " = :pk AND " + attrGSI1SK + " < :cut"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":  avS(gsi1Pending),
+			":cut": avS(olderThan.UTC().Format(historyLayout)),
+		},
+		Limit: aws.Int32(int32(limit)),
+	}
+	out := []events.CloudEvent{}
+	var bad MalformedOutboxError
+	for seen := 0; seen < limit; {
+		page, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, apperr.Wrap(err, "dynamo: query pending outbox")
+		}
+		for _, item := range page.Items {
+			seen++
+			ce, err := events.Decode([]byte(str(item, attrOutboxCloudEvent)))
+			if err != nil {
+				bad.EventIDs = append(bad.EventIDs, str(item, attrOutboxEventID))
+				bad.Err = errors.Join(bad.Err, err)
+				continue
+			}
+			out = append(out, ce)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+		in.Limit = aws.Int32(int32(limit - seen))
+	}
+	if len(bad.EventIDs) > 0 {
+		return out, &bad
+	}
+	return out, nil
+}
+
+// OutboxEventFromStreamImage decodes the CloudEvent of an outbox record from
+// a DynamoDB stream image (the NewImage of an INSERT, as the Lambda event
+// source mapping delivers it). isOutbox is false, with no error, for an image
+// of any other item; an outbox image without a valid CloudEvent is an error
+// (wrapping events.ErrInvalid when the JSON breaks the format).
+func OutboxEventFromStreamImage(image map[string]lambdaevents.DynamoDBAttributeValue) (ev events.CloudEvent, isOutbox bool, err error) {
+	if streamString(image, attrEntity) != entityOutbox {
+		return events.CloudEvent{}, false, nil
+	}
+	body := streamString(image, attrOutboxCloudEvent)
+	if body == "" {
+		return events.CloudEvent{}, true, fmt.Errorf("dynamo: outbox image %q has no %s", streamString(image, attrPK), attrOutboxCloudEvent)
+	}
+	ce, err := events.Decode([]byte(body))
+	if err != nil {
+		return events.CloudEvent{}, true, fmt.Errorf("dynamo: outbox image %q: %w", streamString(image, attrPK), err)
+	}
+	return ce, true, nil
+}
+
+// streamString returns a string attribute of a stream image, "" if it is
+// absent or of another type.
+func streamString(image map[string]lambdaevents.DynamoDBAttributeValue, name string) string {
+	av, ok := image[name]
+	if !ok || av.DataType() != lambdaevents.DataTypeString {
+		return ""
+	}
+	return av.String()
+}
