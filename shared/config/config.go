@@ -33,12 +33,22 @@ const (
 	MaxBodyBytesLimit int64 = 6 << 20
 	// DefaultMaxActiveBookings is MAX_ACTIVE_BOOKINGS_PER_PATIENT when unset.
 	DefaultMaxActiveBookings = 3
+	// DefaultOutboxSweepAge is OUTBOX_SWEEP_AGE_SECONDS when unset: the sweep
+	// leaves younger records to the stream publisher.
+	DefaultOutboxSweepAge = 2 * time.Minute
+	// DefaultOutboxSweepMaxRecords is OUTBOX_SWEEP_MAX_RECORDS when unset.
+	DefaultOutboxSweepMaxRecords = 200
 )
 
 const (
 	maxIdempotencyTTLHours      = 24 * 366
 	maxActiveBookingsUpperBound = 1000
 	tableNameVariable           = "TABLE_NAME"
+	notificationsQueueVariable  = "NOTIFICATIONS_QUEUE_URL"
+	eventsQueueVariable         = "APPOINTMENT_EVENTS_QUEUE_URL"
+	minOutboxSweepAgeSeconds    = 30
+	maxOutboxSweepAgeSeconds    = 24 * 3600
+	maxOutboxSweepRecords       = 1000
 )
 
 // Config is a function's configuration, read once at cold start.
@@ -68,6 +78,19 @@ type Config struct {
 	// (SERVICE_NAME, else OTEL_SERVICE_NAME, else AWS_LAMBDA_FUNCTION_NAME, else
 	// "lab-appointments").
 	ServiceName string
+	// NotificationsQueueURL is the queue of notification jobs
+	// (NOTIFICATIONS_QUEUE_URL, an http(s) URL); required only by the event
+	// publishers, see RequireQueues.
+	NotificationsQueueURL string
+	// AppointmentEventsQueueURL is the queue of outbound appointment events
+	// (APPOINTMENT_EVENTS_QUEUE_URL, an http(s) URL); see RequireQueues.
+	AppointmentEventsQueueURL string
+	// OutboxSweepAge is how old a PENDING outbox record must be before the
+	// sweep publishes it (OUTBOX_SWEEP_AGE_SECONDS, default 120, 30..86400).
+	OutboxSweepAge time.Duration
+	// OutboxSweepMaxRecords bounds the records one sweep run publishes
+	// (OUTBOX_SWEEP_MAX_RECORDS, default 200, 1..1000).
+	OutboxSweepMaxRecords int
 }
 
 // Load reads the configuration from the process environment. It reports every
@@ -97,6 +120,10 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		MaxBodyBytes:                DefaultMaxBodyBytes,
 		MaxActiveBookingsPerPatient: DefaultMaxActiveBookings,
 		ServiceName:                 get("SERVICE_NAME"),
+		NotificationsQueueURL:       get(notificationsQueueVariable),
+		AppointmentEventsQueueURL:   get(eventsQueueVariable),
+		OutboxSweepAge:              DefaultOutboxSweepAge,
+		OutboxSweepMaxRecords:       DefaultOutboxSweepMaxRecords,
 	}
 	if c.Environment == "" {
 		c.Environment = DefaultEnvironment
@@ -159,6 +186,42 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 
+	for _, q := range []struct{ name, value string }{
+		{notificationsQueueVariable, c.NotificationsQueueURL},
+		{eventsQueueVariable, c.AppointmentEventsQueueURL},
+	} {
+		if q.value == "" {
+			continue
+		}
+		if u, err := url.Parse(q.value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(q.name, q.value, "must be a queue URL such as https://sqs.<region>.amazonaws.com/<account>/<name>")
+		}
+	}
+
+	if v := get("OUTBOX_SWEEP_AGE_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			bad("OUTBOX_SWEEP_AGE_SECONDS", v, "must be a whole number of seconds")
+		case n < minOutboxSweepAgeSeconds || n > maxOutboxSweepAgeSeconds:
+			bad("OUTBOX_SWEEP_AGE_SECONDS", v, fmt.Sprintf("must be between %d and %d", minOutboxSweepAgeSeconds, maxOutboxSweepAgeSeconds))
+		default:
+			c.OutboxSweepAge = time.Duration(n) * time.Second
+		}
+	}
+
+	if v := get("OUTBOX_SWEEP_MAX_RECORDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			bad("OUTBOX_SWEEP_MAX_RECORDS", v, "must be a whole number")
+		case n < 1 || n > maxOutboxSweepRecords:
+			bad("OUTBOX_SWEEP_MAX_RECORDS", v, fmt.Sprintf("must be between 1 and %d", maxOutboxSweepRecords))
+		default:
+			c.OutboxSweepMaxRecords = n
+		}
+	}
+
 	if v := get("CORS_ALLOWED_ORIGINS"); v != "" {
 		origins, err := parseOrigins(v)
 		if err != nil {
@@ -181,6 +244,22 @@ func (c Config) RequireTable() error {
 		return fmt.Errorf("config: %s is required for this function", tableNameVariable)
 	}
 	return nil
+}
+
+// RequireQueues reports an error when NOTIFICATIONS_QUEUE_URL or
+// APPOINTMENT_EVENTS_QUEUE_URL is unset. The outbox publishers pass it to
+// lambdakit.MustInit.
+func (c Config) RequireQueues() error {
+	var errs []error
+	for _, q := range []struct{ name, value string }{
+		{notificationsQueueVariable, c.NotificationsQueueURL},
+		{eventsQueueVariable, c.AppointmentEventsQueueURL},
+	} {
+		if q.value == "" {
+			errs = append(errs, fmt.Errorf("config: %s is required for this function", q.name))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // AllowsOrigin reports whether a browser Origin header value is in

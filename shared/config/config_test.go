@@ -23,6 +23,8 @@ func TestLoadFrom(t *testing.T) {
 		MaxBodyBytes:                65536,
 		MaxActiveBookingsPerPatient: 3,
 		ServiceName:                 "lab-appointments",
+		OutboxSweepAge:              2 * time.Minute,
+		OutboxSweepMaxRecords:       200,
 	}
 	with := func(f func(*Config)) Config {
 		c := defaults
@@ -48,6 +50,10 @@ func TestLoadFrom(t *testing.T) {
 				"CORS_ALLOWED_ORIGINS":            " https://App.Example.com , http://localhost:3000/ ,,",
 				"SERVICE_NAME":                    "appointments-api",
 				"AWS_LAMBDA_FUNCTION_NAME":        "book-fn",
+				"NOTIFICATIONS_QUEUE_URL":         "https://sqs.ap-southeast-1.amazonaws.com/123456789012/notifications",
+				"APPOINTMENT_EVENTS_QUEUE_URL":    "http://127.0.0.1:9324/000000000000/appointment-events",
+				"OUTBOX_SWEEP_AGE_SECONDS":        "300",
+				"OUTBOX_SWEEP_MAX_RECORDS":        "50",
 			},
 			want: Config{
 				TableName:                   "appointments",
@@ -58,6 +64,10 @@ func TestLoadFrom(t *testing.T) {
 				MaxActiveBookingsPerPatient: 5,
 				CORSAllowedOrigins:          []string{"https://app.example.com", "http://localhost:3000"},
 				ServiceName:                 "appointments-api",
+				NotificationsQueueURL:       "https://sqs.ap-southeast-1.amazonaws.com/123456789012/notifications",
+				AppointmentEventsQueueURL:   "http://127.0.0.1:9324/000000000000/appointment-events",
+				OutboxSweepAge:              5 * time.Minute,
+				OutboxSweepMaxRecords:       50,
 			},
 		},
 		{
@@ -96,6 +106,11 @@ func TestLoadFrom(t *testing.T) {
 		{name: "bookings not a number", env: map[string]string{"MAX_ACTIVE_BOOKINGS_PER_PATIENT": "three"}, wantErr: []string{"MAX_ACTIVE_BOOKINGS_PER_PATIENT"}},
 		{name: "origin without scheme", env: map[string]string{"CORS_ALLOWED_ORIGINS": "app.example.com"}, wantErr: []string{"CORS_ALLOWED_ORIGINS", "app.example.com"}},
 		{name: "origin with a path", env: map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.com/login"}, wantErr: []string{"CORS_ALLOWED_ORIGINS"}},
+		{name: "queue url without scheme", env: map[string]string{"NOTIFICATIONS_QUEUE_URL": "notifications"}, wantErr: []string{"NOTIFICATIONS_QUEUE_URL", "queue URL"}},
+		{name: "queue url not http", env: map[string]string{"APPOINTMENT_EVENTS_QUEUE_URL": "arn:aws:sqs:ap-southeast-1:123456789012:events"}, wantErr: []string{"APPOINTMENT_EVENTS_QUEUE_URL"}},
+		{name: "sweep age too short", env: map[string]string{"OUTBOX_SWEEP_AGE_SECONDS": "5"}, wantErr: []string{"OUTBOX_SWEEP_AGE_SECONDS", "between 30 and"}},
+		{name: "sweep age not a number", env: map[string]string{"OUTBOX_SWEEP_AGE_SECONDS": "2m"}, wantErr: []string{"OUTBOX_SWEEP_AGE_SECONDS", "whole number"}},
+		{name: "sweep records zero", env: map[string]string{"OUTBOX_SWEEP_MAX_RECORDS": "0"}, wantErr: []string{"OUTBOX_SWEEP_MAX_RECORDS", "between 1 and"}},
 		{
 			name:    "every bad variable is reported at once",
 			env:     map[string]string{"LOG_LEVEL": "loud", "IDEMPOTENCY_TTL_HOURS": "1", "MAX_BODY_BYTES": "-5"},
@@ -144,6 +159,16 @@ func TestRequireTable(t *testing.T) {
 	}
 	if err := (Config{TableName: "t"}).RequireTable(); err != nil {
 		t.Errorf("RequireTable() = %v, want nil", err)
+	}
+}
+
+func TestRequireQueues(t *testing.T) {
+	err := (Config{}).RequireQueues()
+	if err == nil || !strings.Contains(err.Error(), "NOTIFICATIONS_QUEUE_URL") || !strings.Contains(err.Error(), "APPOINTMENT_EVENTS_QUEUE_URL") {
+		t.Errorf("RequireQueues() on an empty config = %v, want an error naming both variables", err)
+	}
+	if err := (Config{NotificationsQueueURL: "https://q/1", AppointmentEventsQueueURL: "https://q/2"}).RequireQueues(); err != nil {
+		t.Errorf("RequireQueues() = %v, want nil", err)
 	}
 }
 
