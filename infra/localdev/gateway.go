@@ -25,6 +25,13 @@ type gateway struct {
 	cors      *corsConfig
 	now       func() time.Time
 	log       io.Writer
+	extra     localHandler // more /_local endpoints; may be nil
+}
+
+// localHandler serves /_local endpoints beyond the gateway's own; it
+// reports whether it knew the path.
+type localHandler interface {
+	serveLocalExtra(w http.ResponseWriter, r *http.Request, path string) bool
 }
 
 // Bodies API Gateway answers with when no function runs or a function fails.

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/labchain/appointments/infra/dynamolocal"
 	"github.com/labchain/appointments/infra/samtemplate"
+	"github.com/labchain/appointments/infra/sqslocal"
 )
 
 // InvokeResult is the outcome of Invoke.
@@ -38,7 +41,9 @@ func (r *InvokeResult) Failed() bool { return r.FunctionError || r.TimedOut }
 // `sam local invoke -e event.json` does: it builds the function (a logical id
 // such as "HealthFunction" or a folder name such as "health"), uses
 // Options.DynamoEndpoint or else starts DynamoDB Local on Options.DynamoPort
-// (0: a free port) with the template's tables, runs the bootstrap under one
+// (0: a free port) with the template's tables, and likewise
+// Options.SQSEndpoint or its own SQS emulator with the template's queues
+// (when it has any), runs the bootstrap under one
 // aws-lambda-rie with the function's template environment, posts the event to
 // the Invoke API and stops everything it started. A failing function is not an
 // error: see InvokeResult.Failed.
@@ -87,6 +92,27 @@ func Invoke(ctx context.Context, opts Options, name string, event []byte) (*Invo
 	}
 	if err := createTables(ctx, a, endpoint, o); err != nil {
 		return nil, err
+	}
+	if a.streamARNs, err = streamARNs(ctx, a, endpoint); err != nil {
+		return nil, err
+	}
+	if specs, err := a.queueSpecs(); err != nil {
+		return nil, err
+	} else if len(specs) > 0 {
+		a.sqsEndpoint = strings.TrimSuffix(o.SQSEndpoint, "/")
+		if a.sqsEndpoint == "" {
+			s, err := sqslocal.Start(ctx, sqslocal.Options{Dir: o.SQSDir, Port: o.SQSPort})
+			if err != nil {
+				return nil, fmt.Errorf("localdev: %w", err)
+			}
+			defer s.Stop()
+			a.sqsEndpoint = s.Endpoint()
+		} else {
+			o.logf("using SQS at %s", a.sqsEndpoint)
+		}
+		if _, err := createQueues(ctx, sqslocal.NewClient(a.sqsEndpoint), specs); err != nil {
+			return nil, err
+		}
 	}
 
 	s, err := a.settings(f, endpoint, filepath.Dir(bins[folder]), o.Env)
@@ -141,6 +167,17 @@ func DynamoAnswers(ctx context.Context, endpoint string) bool {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	_, err := dynamolocal.NewClient(endpoint).ListTables(ctx, &dynamodb.ListTablesInput{}, func(o *dynamodb.Options) {
+		o.RetryMaxAttempts = 1
+	})
+	return err == nil
+}
+
+// SQSAnswers reports whether an SQS endpoint answers ListQueues within a
+// second (e.g. the emulator of a running `localdev up`).
+func SQSAnswers(ctx context.Context, endpoint string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, err := sqslocal.NewClient(endpoint).ListQueues(ctx, &sqs.ListQueuesInput{}, func(o *sqs.Options) {
 		o.RetryMaxAttempts = 1
 	})
 	return err == nil

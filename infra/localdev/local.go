@@ -17,8 +17,15 @@ const localPrefix = "/_local"
 //	GET  /_local/.well-known/jwks.json              the signing key
 //	GET  /_local/.well-known/openid-configuration   issuer and jwks_uri
 //	GET  /_local/routes                             the route table
+//	GET  /_local/queues                             queue logical id → URL
+//	GET  /_local/schedules                          the schedules and their next fire time
+//	POST /_local/schedules/{id}/run                 fire a schedule now: the function's response
 func (g *gateway) serveLocal(w http.ResponseWriter, r *http.Request) {
-	switch strings.TrimPrefix(r.URL.Path, localPrefix) {
+	path := strings.TrimPrefix(r.URL.Path, localPrefix)
+	if g.extra != nil && g.extra.serveLocalExtra(w, r, path) {
+		return
+	}
+	switch path {
 	case "/token":
 		if r.Method != http.MethodPost {
 			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"message": "use POST"})

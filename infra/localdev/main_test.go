@@ -61,6 +61,9 @@ func requireTools(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(o.DynamoDir, "DynamoDBLocal.jar")); err != nil {
 		t.Fatalf("DynamoDB Local missing in %s: run `make tools`", o.DynamoDir)
 	}
+	if _, err := os.Stat(filepath.Join(o.SQSDir, "node_modules", "local-aws-sqs")); err != nil {
+		t.Fatalf("the SQS emulator is missing in %s: run `make tools`", o.SQSDir)
+	}
 }
 
 // shared returns the shared platform, starting it on first use.

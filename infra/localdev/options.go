@@ -43,6 +43,20 @@ type Options struct {
 	// DynamoEndpoint, when set, is a running DynamoDB (Local) to use instead of
 	// starting one; missing tables are created in it.
 	DynamoEndpoint string
+	// SQSPort is the SQS emulator's TCP port; 0 picks a free port. `localdev
+	// up` uses DefaultSQSPort.
+	SQSPort int
+	// SQSEndpoint, when set, is a running SQS emulator to use instead of
+	// starting one; missing queues are created in it.
+	SQSEndpoint string
+	// SQSDir is the npm prefix holding local-aws-sqs; default <repo>/.local/sqs.
+	SQSDir string
+	// NoEventSources turns the SQS and DynamoDB stream event source mappings
+	// off: nothing polls the queues or the streams.
+	NoEventSources bool
+	// NoSchedules turns the schedule timers off; Platform.RunSchedule and
+	// POST /_local/schedules/{id}/run still fire them on demand.
+	NoSchedules bool
 	// MaxConcurrency caps the emulator instances per function; default
 	// DefaultMaxConcurrency.
 	MaxConcurrency int
@@ -117,6 +131,9 @@ func (o Options) resolve() (*resolved, error) {
 	}
 	if r.DynamoDir == "" {
 		r.DynamoDir = filepath.Join(repo, ".local", "dynamodb")
+	}
+	if r.SQSDir == "" {
+		r.SQSDir = filepath.Join(repo, ".local", "sqs")
 	}
 	if r.MaxConcurrency <= 0 {
 		r.MaxConcurrency = DefaultMaxConcurrency

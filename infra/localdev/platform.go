@@ -16,13 +16,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/labchain/appointments/infra/dynamolocal"
 	"github.com/labchain/appointments/infra/samtemplate"
+	"github.com/labchain/appointments/infra/sqslocal"
 )
 
 // Platform is the running local system: DynamoDB Local with the template's
-// tables, every function built and served by aws-lambda-rie processes, and the
-// HTTP API gateway in front of them.
+// tables, the SQS emulator with its queues, every function built and served
+// by aws-lambda-rie processes, the HTTP API gateway in front of them, and the
+// event sources that invoke functions without a request: SQS and DynamoDB
+// stream event source mappings and schedules.
 type Platform struct {
 	opts      *resolved
 	app       *app
@@ -33,7 +37,17 @@ type Platform struct {
 	authority *authority
 	dynamo    *dynamolocal.Server // nil when Options.DynamoEndpoint is used
 	endpoint  string
+	sqs       *sqslocal.Server // nil when Options.SQSEndpoint is used
+	sqsClient *sqs.Client
+	queues    map[string]string // logical id → URL
+	queueList []queueSpec
+	sources   *eventSources
+	scheduler *scheduler
 	functions map[string]*function // by logical id
+
+	// Background work (pollers, schedule timers) stops with bgCancel.
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
 
 	seedMu sync.Mutex
 	seed   *SeedResult
@@ -44,11 +58,15 @@ type Platform struct {
 
 // Start brings the platform up on 127.0.0.1 and returns once the API answers:
 // it starts DynamoDB Local (in memory) and creates every table of the template
-// (local name = logical id), builds every function into
+// (local name = logical id), starts the SQS emulator and creates every queue
+// (name = logical id, dead-letter queues first), builds every function into
 // <BuildDir>/<name>/bootstrap with one `go build`, and serves the template's
-// routes on Options.Port. Emulator processes start lazily, on a function's
-// first request. With Options.Seed it then creates the demo data through the
-// API. On error everything started so far is stopped. Close stops it all.
+// routes on Options.Port. It then starts the SQS and DynamoDB stream event
+// source mappings (unless Options.NoEventSources) and the schedule timers
+// (unless Options.NoSchedules). Emulator processes start lazily, on a
+// function's first invocation. With Options.Seed it then creates the demo
+// data through the API. On error everything started so far is stopped. Close
+// stops it all.
 func Start(ctx context.Context, opts Options) (*Platform, error) {
 	o, err := opts.resolve()
 	if err != nil {
@@ -81,7 +99,16 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 		return nil, err
 	}
 	tables := p.app.tpl.ResourcesOfType("AWS::DynamoDB::Table")
-	o.logf("%s: %d functions, %d routes, %d tables", relPath(o.Template), len(funcs), len(p.app.routes), len(tables))
+	p.sources, err = p.app.eventSources(funcs, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	p.queueList, err = p.app.queueSpecs()
+	if err != nil {
+		return nil, err
+	}
+	o.logf("%s: %d functions, %d routes, %d tables, %d queues, %d event source mappings, %d schedules", relPath(o.Template),
+		len(funcs), len(p.app.routes), len(tables), len(p.queueList), len(p.sources.sqs)+len(p.sources.streams), len(p.sources.schedules))
 
 	var build, runnable []samtemplate.Function
 	missing := map[string]string{}
@@ -140,6 +167,12 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 			o.logf("built %d functions into %s in %.1fs", len(bootstraps), relPath(o.BuildDir), time.Since(begin).Seconds())
 		}
 	}()
+	var sqsErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sqsErr = p.startSQS(ctx)
+	}()
 	dynErr := p.startDynamo(ctx)
 	wg.Wait()
 	if buildErr != nil {
@@ -148,6 +181,13 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 	if dynErr != nil {
 		return nil, dynErr
 	}
+	if sqsErr != nil {
+		return nil, sqsErr
+	}
+	if p.app.streamARNs, err = streamARNs(ctx, p.app, p.endpoint); err != nil {
+		return nil, err
+	}
+	poolSize := p.poolSizes(o.MaxConcurrency)
 
 	for _, f := range runnable {
 		name := samtemplate.FunctionName(f.LogicalID)
@@ -161,9 +201,11 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.functions[f.LogicalID] = newFunction(f.LogicalID, name, bin, envList(s.env), s.timeout, o.MaxConcurrency, o.RIE, o.FunctionLog)
+		p.functions[f.LogicalID] = newFunction(f.LogicalID, name, bin, envList(s.env), s.timeout, poolSize[f.LogicalID], o.RIE, o.FunctionLog)
 	}
 
+	p.scheduler = &scheduler{sources: p.sources.schedules, functions: p.functions, log: o.Log, logf: o.logf, now: time.Now,
+		asyncRetries: 2, retryDelay: time.Minute}
 	p.authority, err = newAuthority(issuer, p.app.audience, time.Now)
 	if err != nil {
 		return nil, err
@@ -186,7 +228,7 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 	}
 	p.gateway = &gateway{
 		router: rt, auth: guarded, functions: p.functions, missing: missing,
-		authority: p.authority, cors: p.app.cors, now: time.Now, log: o.Log,
+		authority: p.authority, cors: p.app.cors, now: time.Now, log: o.Log, extra: p,
 	}
 	p.server = &http.Server{Handler: p.gateway, ReadHeaderTimeout: 30 * time.Second}
 	go func() {
@@ -195,6 +237,7 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 		}
 	}()
 	o.logf("API on %s (JWT issuer %s, audience %s; max %d instances per function)", p.url, issuer, p.app.audience, o.MaxConcurrency)
+	p.startEventSources()
 
 	if o.Seed {
 		if _, err := p.SeedDemo(ctx); err != nil {
@@ -288,10 +331,14 @@ func (p *Platform) SeedDemo(ctx context.Context) (*SeedResult, error) {
 	return seed, nil
 }
 
-// Close stops the API, every emulator and function process, and DynamoDB
-// Local. It is safe to call more than once.
+// Close stops the event sources, the API, every emulator and function
+// process, the SQS emulator and DynamoDB Local. It is safe to call more than
+// once.
 func (p *Platform) Close() error {
 	p.closeOnce.Do(func() {
+		if p.bgCancel != nil {
+			p.bgCancel()
+		}
 		if p.server != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			_ = p.server.Shutdown(ctx)
@@ -309,6 +356,10 @@ func (p *Platform) Close() error {
 			}()
 		}
 		wg.Wait()
+		p.bg.Wait()
+		if p.sqs != nil {
+			p.sqs.Stop()
+		}
 		if p.dynamo != nil {
 			p.dynamo.Stop()
 		}

@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labchain/appointments/infra/samtemplate"
+	"github.com/labchain/appointments/infra/sqslocal"
 )
 
 // app is what the platform reads from the template: functions, routes with
@@ -20,6 +22,10 @@ type app struct {
 	audience string
 	cors     *corsConfig
 	params   map[string]string
+
+	// Set once the emulators run (queue URLs and stream ARNs depend on them).
+	sqsEndpoint string            // "" → the default port
+	streamARNs  map[string]string // table logical id → its stream's ARN
 }
 
 // route is a template route and whether the JWT authorizer guards it.
@@ -92,7 +98,9 @@ func (a *app) httpAPI() samtemplate.Resource {
 }
 
 // resolver resolves intrinsics the local way: a table's Ref is its logical id
-// (the local table name), the API's Ref is APIID.
+// (the local table name) and its StreamArn the ARN of its DynamoDB Local
+// stream, a queue's Ref is its emulator URL (Arn and QueueName as SQS gives
+// them), the API's Ref is APIID.
 func (a *app) resolver() samtemplate.Resolver {
 	return samtemplate.Resolver{
 		Region: Region,
@@ -112,7 +120,19 @@ func (a *app) resolver() samtemplate.Resolver {
 				case "Arn":
 					return arn, true
 				case "StreamArn":
+					if s, ok := a.streamARNs[id]; ok {
+						return s, true
+					}
 					return arn + "/stream/1970-01-01T00:00:00.000", true
+				}
+			case "AWS::SQS::Queue":
+				switch attr {
+				case "", "QueueUrl":
+					return a.queueURL(id), true
+				case "Arn":
+					return sqslocal.QueueARN(a.queueName(id)), true
+				case "QueueName":
+					return a.queueName(id), true
 				}
 			case "AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api":
 				if attr == "" || attr == "ApiId" {
@@ -239,6 +259,7 @@ func (a *app) settings(f samtemplate.Function, dynamoEndpoint, taskRoot string, 
 		"AWS_ACCESS_KEY_ID":               "local",
 		"AWS_SECRET_ACCESS_KEY":           "local",
 		"AWS_ENDPOINT_URL_DYNAMODB":       dynamoEndpoint,
+		"AWS_ENDPOINT_URL_SQS":            a.sqsURL(),
 		"AWS_LAMBDA_FUNCTION_NAME":        f.LogicalID,
 		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": fmt.Sprint(s.memory),
@@ -282,4 +303,12 @@ func platformParams(user map[string]string, issuer string) map[string]string {
 		p[k] = v
 	}
 	return p
+}
+
+// sqsURL is the SQS endpoint the functions use.
+func (a *app) sqsURL() string {
+	if a.sqsEndpoint != "" {
+		return a.sqsEndpoint
+	}
+	return "http://127.0.0.1:" + strconv.Itoa(DefaultSQSPort)
 }

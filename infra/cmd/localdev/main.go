@@ -1,19 +1,22 @@
 // Command localdev runs the system on this machine the way AWS runs it,
 // without Docker: it replaces `sam local start-api` and `sam local invoke`.
 //
-//	localdev up [-port 3000] [-dynamodb-port 8000] [-no-seed] [-param K=V]...
+//	localdev up [-port 3000] [-dynamodb-port 8000] [-sqs-port 9324] [-no-seed] [-no-schedules] [-no-event-sources] [-param K=V]...
 //	localdev invoke -fn <folder name or logical id> -event <file|->
 //
-// up starts DynamoDB Local with the tables of template.yaml, builds every
-// function, serves the template's routes on 127.0.0.1 through an emulated API
-// Gateway HTTP API (payload 2.0, JWT authorizer, local tokens from
-// POST /_local/token), seeds a demo branch and runs until SIGINT or SIGTERM,
-// then stops every process it started.
+// up starts DynamoDB Local with the tables of template.yaml and the SQS
+// emulator with its queues, builds every function, serves the template's
+// routes on 127.0.0.1 through an emulated API Gateway HTTP API (payload 2.0,
+// JWT authorizer, local tokens from POST /_local/token), runs the SQS and
+// DynamoDB stream event source mappings and the schedules, seeds a demo
+// branch and runs until SIGINT or SIGTERM, then stops every process it
+// started.
 //
 // invoke builds one function, runs it once under aws-lambda-rie with the
 // event file as payload and prints the function's response on stdout (logs go
-// to stderr). It uses the DynamoDB Local of a running `localdev up` on
-// 127.0.0.1:8000 if one answers, else starts its own on a free port. It exits
+// to stderr). It uses the DynamoDB Local and the SQS emulator of a running
+// `localdev up` (127.0.0.1:8000 and :9324) if they answer, else starts its own
+// on free ports. It exits
 // with status 1 when the function fails (error, panic or timeout).
 package main
 
@@ -25,6 +28,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -62,8 +66,9 @@ func main() {
 
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
-  localdev up [-port 3000] [-dynamodb-port 8000] [-no-seed] [-max-concurrency 4] [-param Name=Value]... [-allow-missing] [-template file]
-  localdev invoke -fn <folder name or logical id> -event <file|-> [-dynamodb-endpoint URL] [-param Name=Value]... [-template file]
+  localdev up [-port 3000] [-dynamodb-port 8000] [-sqs-port 9324] [-no-seed] [-no-schedules] [-no-event-sources]
+              [-max-concurrency 4] [-param Name=Value]... [-allow-missing] [-template file]
+  localdev invoke -fn <folder name or logical id> -event <file|-> [-dynamodb-endpoint URL] [-sqs-endpoint URL] [-param Name=Value]... [-template file]
 `)
 }
 
@@ -85,7 +90,10 @@ func up(args []string) error {
 	fs := flag.NewFlagSet("up", flag.ExitOnError)
 	port := fs.Int("port", localdev.DefaultPort, "API port on 127.0.0.1 (0: a free port)")
 	dynamoPort := fs.Int("dynamodb-port", localdev.DefaultDynamoPort, "DynamoDB Local port on 127.0.0.1 (0: a free port)")
+	sqsPort := fs.Int("sqs-port", localdev.DefaultSQSPort, "SQS emulator port on 127.0.0.1 (0: a free port)")
 	noSeed := fs.Bool("no-seed", false, "do not create the demo branch, resources and services")
+	noSchedules := fs.Bool("no-schedules", false, "do not fire Schedule/ScheduleV2 events by their timers (POST /_local/schedules/{id}/run still does)")
+	noSources := fs.Bool("no-event-sources", false, "do not poll the SQS queues and DynamoDB streams of the functions' event sources")
 	maxConc := fs.Int("max-concurrency", localdev.DefaultMaxConcurrency, "emulator instances per function at most")
 	allowMissing := fs.Bool("allow-missing", false, "serve even if some functions/<name> folders do not exist yet or do not compile (their routes answer 500)")
 	template := fs.String("template", "", "SAM template (default: template.yaml of the nearest folder above that has one)")
@@ -99,6 +107,9 @@ func up(args []string) error {
 		Template:       *template,
 		Port:           *port,
 		DynamoPort:     *dynamoPort,
+		SQSPort:        *sqsPort,
+		NoSchedules:    *noSchedules,
+		NoEventSources: *noSources,
 		MaxConcurrency: *maxConc,
 		Params:         ps,
 		AllowMissing:   *allowMissing,
@@ -120,7 +131,26 @@ func up(args []string) error {
 		fmt.Fprintf(os.Stderr, "\nTOKEN=$(curl -s -XPOST %s/_local/token -d '{\"role\":\"admin\"}' | cut -d'\"' -f4)\n", p.URL())
 		fmt.Fprintf(os.Stderr, "curl -s %s/v1/branches -H \"Authorization: Bearer $TOKEN\"\n\n", p.URL())
 	}
-	fmt.Fprintf(os.Stderr, "localdev: API on %s, DynamoDB on %s. Ctrl-C stops everything.\n", p.URL(), p.DynamoEndpoint())
+	if q := p.Queues(); len(q) > 0 {
+		fmt.Fprintf(os.Stderr, "Queues (AWS_ENDPOINT_URL_SQS=%s; list: curl -s %s/_local/queues):\n", p.SQSEndpoint(), p.URL())
+		for _, id := range sortedKeys(q) {
+			fmt.Fprintf(os.Stderr, "  %-28s %s\n", id, q[id])
+		}
+	}
+	if ss := p.Schedules(); len(ss) > 0 {
+		fmt.Fprintf(os.Stderr, "Schedules (list: curl -s %s/_local/schedules):\n", p.URL())
+		for _, s := range ss {
+			next := s.Next
+			if !s.Enabled {
+				next = "disabled"
+			} else if next == "" {
+				next = "timer off"
+			}
+			fmt.Fprintf(os.Stderr, "  %-40s %-28s %s  run now: curl -s -XPOST %s/_local/schedules/%s/run\n", s.ID, s.Expression, next, p.URL(), s.ID)
+		}
+		fmt.Fprintln(os.Stderr)
+	}
+	fmt.Fprintf(os.Stderr, "localdev: API on %s, DynamoDB on %s, SQS on %s. Ctrl-C stops everything.\n", p.URL(), p.DynamoEndpoint(), p.SQSEndpoint())
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nlocaldev: stopping…")
 	if err := p.Close(); err != nil {
@@ -141,6 +171,7 @@ func invoke(args []string) error {
 	fn := fs.String("fn", "", "function: folder name under functions/ (e.g. health) or logical id (HealthFunction)")
 	eventPath := fs.String("event", "", "event file (e.g. testdata/events/health.json), - for stdin")
 	endpoint := fs.String("dynamodb-endpoint", "", "DynamoDB to use (default: http://127.0.0.1:8000 if it answers, else a fresh DynamoDB Local)")
+	sqsEndpoint := fs.String("sqs-endpoint", "", "SQS to use (default: http://127.0.0.1:9324 if it answers, else a fresh SQS emulator)")
 	template := fs.String("template", "", "SAM template (default: template.yaml of the nearest folder above that has one)")
 	ps := params{}
 	fs.Var(ps, "param", "template parameter override Name=Value (repeatable)")
@@ -170,7 +201,13 @@ func invoke(args []string) error {
 			*endpoint = local
 		}
 	}
-	res, err := localdev.Invoke(ctx, localdev.Options{Template: *template, DynamoEndpoint: *endpoint, Params: ps}, *fn, event)
+	if *sqsEndpoint == "" {
+		local := fmt.Sprintf("http://127.0.0.1:%d", localdev.DefaultSQSPort)
+		if localdev.SQSAnswers(ctx, local) {
+			*sqsEndpoint = local
+		}
+	}
+	res, err := localdev.Invoke(ctx, localdev.Options{Template: *template, DynamoEndpoint: *endpoint, SQSEndpoint: *sqsEndpoint, Params: ps}, *fn, event)
 	if err != nil {
 		return err
 	}
@@ -188,4 +225,13 @@ func invoke(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "localdev: %s answered in %v\n", res.Function, res.Duration.Round(100_000))
 	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
