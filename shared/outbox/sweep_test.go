@@ -1,0 +1,72 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labchain/appointments/shared/domain"
+	"github.com/labchain/appointments/shared/events"
+)
+
+// fakeSource returns fixed events and records its arguments.
+type fakeSource struct {
+	evs       []events.CloudEvent
+	err       error
+	olderThan time.Time
+	limit     int
+}
+
+func (f *fakeSource) PendingOutbox(_ context.Context, olderThan time.Time, limit int) ([]events.CloudEvent, error) {
+	f.olderThan, f.limit = olderThan, limit
+	return f.evs, f.err
+}
+
+func TestSweep(t *testing.T) {
+	evs := []events.CloudEvent{cloudEvent(t, 1, domain.EventAppointmentBooked), cloudEvent(t, 2, domain.EventAppointmentNoShow)}
+	src := &fakeSource{evs: evs}
+	s, m := &fakeSender{}, &fakeMarker{}
+	now := t0.Add(time.Hour)
+	sw := NewSweeper(newPublisher(t, s, m), src, 2*time.Minute, 50, func() time.Time { return now })
+	ctx, _, emf := testCtx()
+	res, err := sw.Handle(ctx, SweepRequest{})
+	if err != nil || res != (SweepResult{Pending: 2, Published: 2}) {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	if !src.olderThan.Equal(now.Add(-2*time.Minute)) || src.limit != 50 {
+		t.Fatalf("asked for records older than %v, limit %d", src.olderThan, src.limit)
+	}
+	if len(s.messages()) != 3 || strings.Join(m.ids(), " ") != "evt_1 evt_2" {
+		t.Fatalf("sent %v, marked %v", s.messages(), m.ids())
+	}
+	if v, _ := metric(t, emf, MetricSwept); v != 2 {
+		t.Fatalf("OutboxSwept = %v", v)
+	}
+
+	// Failures: the run fails, the record stays for the next one.
+	s.fail = map[string]error{notificationsURL + " evt_1": errors.New("sqs down")}
+	res, err = sw.Handle(ctx, SweepRequest{})
+	if err == nil || res != (SweepResult{Pending: 2, Published: 1, Failed: 1}) {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+
+	// Malformed records reported with valid ones: the valid ones go out.
+	src.err = errors.New("dynamo: 1 malformed outbox records")
+	s.fail = nil
+	if res, err := sw.Handle(ctx, SweepRequest{}); err != nil || res.Published != 2 {
+		t.Fatalf("with malformed records: %+v, %v", res, err)
+	}
+	// Listing fails: the run fails.
+	src.evs = nil
+	if _, err := sw.Handle(ctx, SweepRequest{}); err == nil {
+		t.Fatal("a failed listing must fail the run")
+	}
+	// Nothing pending: nothing sent.
+	src.err = nil
+	calls := s.calls
+	if res, err := sw.Handle(ctx, SweepRequest{}); err != nil || res != (SweepResult{}) || s.calls != calls {
+		t.Fatalf("empty sweep: %+v, %v, %d calls", res, err, s.calls-calls)
+	}
+}
