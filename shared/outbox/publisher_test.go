@@ -409,4 +409,3 @@ func TestWithBatchSenderOnlyFailedEntriesAreRetried(t *testing.T) {
 		t.Fatalf("marked %v", m.ids())
 	}
 }
-
