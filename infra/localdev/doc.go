@@ -3,13 +3,20 @@
 // start-api` and `sam local invoke`.
 //
 // Start brings up DynamoDB Local (infra/dynamolocal) with the template's
-// tables, builds every function, runs each bootstrap under the AWS Lambda
+// tables and the SQS emulator (infra/sqslocal) with its queues, builds every
+// function, runs each bootstrap under the AWS Lambda
 // Runtime Interface Emulator (aws-lambda-rie, one process per concurrent
 // invocation, pooled per function) and serves the template's routes through an
 // emulated API Gateway HTTP API: routing with path variables, the JWT
 // authorizer (tokens from Platform.Token or POST /_local/token), payload
-// format 2.0 request events and the 2.0 response mapping. Invoke runs one
-// function once with an event file.
+// format 2.0 request events and the 2.0 response mapping. It runs the
+// functions' other event sources as Lambda does: SQS event source mappings
+// (batching window, MaximumConcurrency pollers, partial batch responses,
+// redrive through the queue's RedrivePolicy), DynamoDB stream mappings
+// (per-shard order, filters, bisect, retries, checkpoints at reported
+// failures) and Schedule/ScheduleV2 timers (rate, cron, at; fired on demand
+// with Platform.RunSchedule or POST /_local/schedules/{id}/run). Invoke runs
+// one function once with an event file.
 //
 // End-to-end tests use it like this:
 //
