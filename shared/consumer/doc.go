@@ -47,6 +47,13 @@
 // message is never acknowledged unless it was processed, was a duplicate, or
 // is safely in the dead-letter queue.
 //
+// Deduplication makes redeliveries harmless with one exception, as in
+// Powertools: if an invocation dies after the handler's effect but before the
+// record is completed, the message runs again once the claim lapses (at the
+// dead invocation's deadline). A handler whose effect must happen at most once
+// makes that effect conditional itself, for example a DynamoDB write
+// conditional on the dedupe key.
+//
 // The Lambda event source mapping must have ReportBatchItemFailures enabled
 // (FunctionResponseTypes: [ReportBatchItemFailures]). Without it Lambda
 // ignores the response and deletes the whole batch whenever Handle returns no

@@ -37,11 +37,16 @@ const (
 // Count) under the dimension DimensionConsumer=<Options.Name>. Alarm on
 // MetricDeadLettered.
 const (
-	MetricProcessed    = "MessagesProcessed"
-	MetricDuplicate    = "MessagesDuplicate"
-	MetricRetry        = "MessagesRetried"
+	// MetricProcessed counts records whose handler ran and succeeded.
+	MetricProcessed = "MessagesProcessed"
+	// MetricDuplicate counts records acknowledged as duplicates.
+	MetricDuplicate = "MessagesDuplicate"
+	// MetricRetry counts records reported for a retry.
+	MetricRetry = "MessagesRetried"
+	// MetricDeadLettered counts records sent to the dead-letter queue.
 	MetricDeadLettered = "MessagesDeadLettered"
-	DimensionConsumer  = "Consumer"
+	// DimensionConsumer is the dimension holding Options.Name.
+	DimensionConsumer = "Consumer"
 )
 
 var metricOf = map[Outcome]string{
@@ -73,7 +78,7 @@ func (c *Consumer[T]) record(ctx context.Context, r events.SQSMessage, p prepare
 		}
 		span.SetAttributes(attrOutcome.String(string(res.outcome)))
 		if res.outcome == OutcomeRetry || res.outcome == OutcomeDeadLettered {
-			span.SetStatus(codes.Error, string(res.outcome)+": "+res.detail)
+			span.SetStatus(codes.Error, string(res.outcome)+": "+truncate(res.detail, maxDetail))
 		}
 		c.logResult(ctx, r, res)
 	}()

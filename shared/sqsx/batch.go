@@ -28,9 +28,12 @@ const (
 
 // Defaults of BatchSender.
 const (
+	// DefaultMaxAttempts is how many times an entry is sent at most.
 	DefaultMaxAttempts = 5
-	DefaultBaseDelay   = 100 * time.Millisecond
-	DefaultMaxDelay    = 5 * time.Second
+	// DefaultBaseDelay is the backoff before the first retry.
+	DefaultBaseDelay = 100 * time.Millisecond
+	// DefaultMaxDelay caps the backoff between retries.
+	DefaultMaxDelay = 5 * time.Second
 )
 
 // ErrTooLarge is the error of an entry bigger than MaxBatchBytes; it is not
@@ -87,6 +90,7 @@ type EntryError struct {
 	SenderFault bool
 }
 
+// Error returns the entry id, SQS's code and message.
 func (e *EntryError) Error() string {
 	return fmt.Sprintf("sqsx: entry %s refused: %s: %s", e.ID, e.Code, e.Message)
 }
