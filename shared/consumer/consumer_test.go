@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/labchain/appointments/shared/idempotency"
+	"github.com/labchain/appointments/shared/lambdakit"
 )
 
 func TestBatchWithPoisonRecords(t *testing.T) {
@@ -543,5 +545,41 @@ func TestPermanentWrapping(t *testing.T) {
 	}
 	if IsPermanent(base) || Permanent(nil) != nil {
 		t.Error("IsPermanent(plain) or Permanent(nil)")
+	}
+}
+
+// Handle has the signature lambdakit.StartTyped needs.
+var _ func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) = (*Consumer[testMsg])(nil).Handle
+
+func TestLambdaWireFormat(t *testing.T) {
+	// The event as Lambda sends it (testdata/sqs-event.json) in, the partial
+	// batch response as Lambda reads it out, through lambdakit's adapter.
+	payload, err := os.ReadFile("testdata/sqs-event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var eff effects
+	c, _, dlq := newTestConsumer(t, Options{}, &eff)
+	out, err := lambdakit.TypedHandler(c.Handle).Invoke(bg(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"batchItemFailures":[{"itemIdentifier":"2e1424d4-f796-459a-8184-9c92662be6da"}]}`; string(out) != want {
+		t.Errorf("response = %s, want %s", out, want)
+	}
+	if eff.get("evt_01JDQ8T7M3") != 1 {
+		t.Error("the valid record was not processed")
+	}
+	dl := dlq.byOriginalID(t, "c80e8021-a70a-42c7-a470-796e1186f753")
+	if dl.Body != "Hello from SQS!" || *dl.Attributes[AttrFailureReason].StringValue != string(ReasonUndecodable) ||
+		*dl.Attributes[AttrSourceQueue].StringValue != "arn:aws:sqs:ap-southeast-1:123456789012:NotificationsQueue" {
+		t.Errorf("dead letter = %+v", dl)
+	}
+
+	// Every record failing: Lambda gets a function error.
+	c2, _, _ := newTestConsumer(t, Options{Name: "other"}, &eff)
+	one := []byte(`{"Records":[{"messageId":"a","body":"{\"version\":1,\"eventId\":\"x\",\"action\":\"transient\"}","eventSourceARN":"arn:aws:sqs:ap-southeast-1:123456789012:q"}]}`)
+	if _, err := lambdakit.TypedHandler(c2.Handle).Invoke(bg(), one); err == nil {
+		t.Error("all records failed but no function error")
 	}
 }
