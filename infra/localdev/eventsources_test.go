@@ -34,7 +34,7 @@ var (
 	eventsOnce sync.Once
 	eventsP    *Platform
 	eventsErr  error
-	recordsDir  string
+	recordsDir string
 	eventsLog  = &lockedBuffer{}
 )
 
@@ -532,7 +532,10 @@ func TestStreamBisectAndMaximumRetryAttempts(t *testing.T) {
 		map[string]string{"PK": x3, "kind": "job"}, map[string]string{"PK": x4, "kind": "job"})
 	waitFor(t, 30*time.Second, "the skip log line", func() bool { return strings.Contains(eventsLog.String(), "after 3 failed attempts") })
 	putItems(t, p, map[string]string{"PK": y, "kind": "job"})
-	waitFor(t, 20*time.Second, "the next record", func() bool { got, _ := invsWithKey(invocations(t, "StreamConsumerFunction"), y); return okCount(got) == 1 })
+	waitFor(t, 20*time.Second, "the next record", func() bool {
+		got, _ := invsWithKey(invocations(t, "StreamConsumerFunction"), y)
+		return okCount(got) == 1
+	})
 	invs := invocations(t, "StreamConsumerFunction")
 	if got, _ := invsWithKey(invs, x2); len(got) != 3 || okCount(got) != 0 {
 		t.Errorf("the bad record: %d attempts (%d ok), want 3 failed (1 + MaximumRetryAttempts 2)", len(got), okCount(got))
@@ -544,6 +547,11 @@ func TestStreamBisectAndMaximumRetryAttempts(t *testing.T) {
 	}
 	if gx2, _ := invsWithKey(invs, x2); len(gx2) == 3 && len(gx2[2].Keys) != 1 {
 		t.Errorf("last attempt had %d records, want the bad record alone", len(gx2[2].Keys))
+	}
+	if t.Failed() {
+		for _, inv := range invs {
+			t.Logf("%s %v", inv.Outcome, inv.Keys)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,6 +102,11 @@ func (p *Platform) startEventSources() {
 		o.logf("SQS %s → %s (batch %d, window %s, max concurrency %d%s%s)%s", s.queue, s.function, s.batchSize, s.window,
 			s.maxConcurrency, when(s.reportFailures, ", ReportBatchItemFailures"), when(len(s.filters) > 0, fmt.Sprintf(", %d filters", len(s.filters))),
 			state(s.enabled))
+		if vt := p.queueVisibility(s.queue); ok && vt < fn.timeout {
+			// CloudFormation refuses this mapping; here it only warns.
+			o.logf("warning: %s's VisibilityTimeout (%s) is less than %s's Timeout (%s): AWS refuses this mapping, and messages reappear while the function still runs",
+				s.queue, vt, s.function, fn.timeout)
+		}
 		if !ok || !s.enabled || o.NoEventSources {
 			continue
 		}
@@ -147,6 +153,21 @@ func (p *Platform) startEventSources() {
 	if !o.NoSchedules {
 		p.scheduler.run(ctx, &p.bg)
 	}
+}
+
+// queueVisibility is a template queue's VisibilityTimeout (SQS's default 30 s).
+func (p *Platform) queueVisibility(id string) time.Duration {
+	for _, q := range p.queueList {
+		if q.id == id {
+			if v, ok := q.attrs["VisibilityTimeout"]; ok {
+				n, err := strconv.Atoi(v)
+				if err == nil {
+					return time.Duration(n) * time.Second
+				}
+			}
+		}
+	}
+	return 30 * time.Second
 }
 
 func when(on bool, text string) string {

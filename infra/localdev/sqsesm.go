@@ -74,10 +74,12 @@ func (m *sqsMapping) poll(ctx context.Context) {
 }
 
 // gather receives one batch: a long poll for the first messages, then, with a
-// batching window, more receives until BatchSize messages or the window ends.
+// batching window, more receives until BatchSize messages, the window's end
+// or a payload near Lambda's 6 MB limit.
 func (m *sqsMapping) gather(ctx context.Context) ([]types.Message, error) {
 	var batch []types.Message
 	var deadline time.Time
+	size := 0
 	for {
 		want := min(10, m.src.batchSize-len(batch))
 		wait := int32(20)
@@ -106,6 +108,9 @@ func (m *sqsMapping) gather(ctx context.Context) ([]types.Message, error) {
 			deadline = time.Now().Add(m.src.window)
 		}
 		batch = append(batch, msgs...)
+		for _, msg := range msgs {
+			size += len(aws.ToString(msg.Body))
+		}
 		if len(batch) == 0 {
 			if len(out.Messages) > 0 {
 				continue // all filtered out: poll again
@@ -115,7 +120,9 @@ func (m *sqsMapping) gather(ctx context.Context) ([]types.Message, error) {
 			}
 			continue
 		}
-		if m.src.window == 0 || len(batch) >= m.src.batchSize || time.Now().After(deadline) {
+		// Lambda also stops at a 6 MB payload; stop before the next receive
+		// (10 × 256 KiB) could pass it.
+		if m.src.window == 0 || len(batch) >= m.src.batchSize || time.Now().After(deadline) || size > 6<<20-10*256<<10 {
 			return batch, nil
 		}
 	}

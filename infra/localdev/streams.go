@@ -162,8 +162,9 @@ func (m *streamMapping) readShard(ctx context.Context, shard string, iterType st
 		lastSeq  string // last sequence number read from the shard
 		pending  []pendingRecord
 		closed   bool
-		failSeq  string // the first record of the batch that last failed ...
-		failures int    // ... and how often it failed
+		failSeq  string // the first record of the batch that last failed,
+		failures int    // how often it failed,
+		failLen  int    // and its size: a retry is the same records
 	)
 	getIterator := func() error {
 		in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(m.arn), ShardId: aws.String(shard), ShardIteratorType: iterType}
@@ -238,11 +239,11 @@ func (m *streamMapping) readShard(ctx context.Context, shard string, iterType st
 		n := min(len(pending), m.src.batchSize)
 		f := 0
 		if pending[0].rec.Change.SequenceNumber == failSeq {
-			f = failures
+			f, n = failures, min(n, failLen)
 		}
-		consumed, stuckSeq, stuckFailures := m.deliver(ctx, pending[:n], f)
+		consumed, stuckSeq, stuckFailures, stuckLen := m.deliver(ctx, pending[:n], f)
 		pending = pending[consumed:]
-		failSeq, failures = stuckSeq, stuckFailures
+		failSeq, failures, failLen = stuckSeq, stuckFailures, stuckLen
 		if stuckSeq != "" {
 			sleep(ctx, m.delay(stuckFailures))
 		}
@@ -267,10 +268,10 @@ func (m *streamMapping) dropExpired(pending []pendingRecord) []pendingRecord {
 }
 
 // deliver processes one batch and returns how many records of it are done
-// with (succeeded or skipped), in order. When the first remaining record must
-// be retried it returns its sequence number and failure count (the caller
-// waits and calls again with a batch starting there).
-func (m *streamMapping) deliver(ctx context.Context, batch []pendingRecord, failures int) (consumed int, retrySeq string, retryFailures int) {
+// with (succeeded or skipped), in order. When the remaining records must be
+// retried it returns the first one's sequence number, their failure count and
+// how many they are (the caller waits and calls again with those records).
+func (m *streamMapping) deliver(ctx context.Context, batch []pendingRecord, failures int) (consumed int, retrySeq string, retryFailures, retryLen int) {
 	type piece struct {
 		recs     []pendingRecord
 		failures int
@@ -307,14 +308,12 @@ func (m *streamMapping) deliver(ctx context.Context, batch []pendingRecord, fail
 			continue
 		}
 		if len(stack) == 1 {
-			// Retry from the checkpoint with a fresh batch (it may take in
-			// records read since).
-			return consumed, pc.recs[0].rec.Change.SequenceNumber, pc.failures
+			return consumed, pc.recs[0].rec.Change.SequenceNumber, pc.failures, len(pc.recs)
 		}
 		stack[0] = pc
 		sleep(ctx, m.delay(pc.failures))
 	}
-	return consumed, "", 0
+	return consumed, "", 0, 0
 }
 
 // delay is the wait before retry number n (1, 2, ...).
