@@ -205,13 +205,12 @@ func (p *Publisher) Publish(ctx context.Context, evs []events.CloudEvent) map[st
 
 	now := p.now()
 	var (
-		published   []*pending
-		lag         time.Duration
-		markFailed  int
-		markMu      sync.Mutex
-		sem         = make(chan struct{}, markParallelism)
-		markWG      sync.WaitGroup
-		publishedAt = now
+		published  []*pending
+		lag        time.Duration
+		markFailed int
+		markMu     sync.Mutex
+		sem        = make(chan struct{}, markParallelism)
+		markWG     sync.WaitGroup
 	)
 	for _, it := range items {
 		if it.err != nil {
@@ -226,7 +225,7 @@ func (p *Publisher) Publish(ctx context.Context, evs []events.CloudEvent) map[st
 		go func() {
 			defer markWG.Done()
 			defer func() { <-sem }()
-			if err := p.marker.MarkPublished(ctx, it.ce.ID, publishedAt); err != nil {
+			if err := p.marker.MarkPublished(ctx, it.ce.ID, now); err != nil {
 				markMu.Lock()
 				markFailed++
 				markMu.Unlock()
