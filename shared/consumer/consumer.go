@@ -26,7 +26,8 @@ type Message interface {
 	DedupeKey() string
 	// Validate checks the message's fields. An error makes the message
 	// permanently invalid (dead-lettered). It wraps ErrUnknownVersion for a
-	// schema version the type does not know. Its text is logged and sent as
+	// schema version the type does not know (or see
+	// Options.IsUnknownVersion). Its text is logged and sent as
 	// failure-detail, so it must not quote field values (personal data).
 	Validate() error
 }
@@ -104,6 +105,12 @@ type Options struct {
 	// claim lasts until the invocation's deadline, after which the invocation
 	// is dead and a retry may run. Default DefaultVisibilityTimeout.
 	VisibilityTimeout time.Duration
+	// IsUnknownVersion recognises the unknown-schema-version errors of a
+	// message package that has its own sentinel instead of wrapping
+	// ErrUnknownVersion (for example messages.IsUnknownVersion), so that such
+	// messages are dead-lettered as unknown_version rather than invalid.
+	// ErrUnknownVersion is recognised whether or not it is set.
+	IsUnknownVersion func(error) bool
 	// TracerProvider creates the per-record spans; nil means the global one
 	// (otel.GetTracerProvider, which lambdakit.Init sets).
 	TracerProvider trace.TracerProvider
@@ -200,7 +207,7 @@ func (c *Consumer[T]) Handle(ctx context.Context, ev events.SQSEvent) (events.SQ
 	recs := ev.Records
 	preps := make([]prepared[T], len(recs))
 	for i, r := range recs {
-		msg, hash, err := decode[T](r.Body)
+		msg, hash, err := decodeWith[T](r.Body, c.opts.IsUnknownVersion)
 		preps[i] = prepared[T]{msg: msg, hash: hash, err: err}
 		if err == nil {
 			preps[i].key = "consumer#" + c.opts.Name + "#" + msg.DedupeKey()

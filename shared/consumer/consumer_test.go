@@ -583,3 +583,45 @@ func TestLambdaWireFormat(t *testing.T) {
 		t.Error("all records failed but no function error")
 	}
 }
+
+// foreignMsg reports unknown versions with its own sentinel, as a message
+// package that does not depend on the kit does.
+type foreignMsg struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	EventID       string `json:"eventId"`
+}
+
+var errForeignUnknown = errors.New("unknown schema version")
+
+func (m foreignMsg) DedupeKey() string { return m.EventID }
+func (m foreignMsg) Validate() error {
+	if m.SchemaVersion != 1 {
+		return fmt.Errorf("VALIDATION_FAILED: schemaVersion %d: %w", m.SchemaVersion, errForeignUnknown)
+	}
+	return nil
+}
+
+func TestIsUnknownVersionOption(t *testing.T) {
+	for _, tc := range []struct {
+		hook func(error) bool
+		want map[string]Reason
+	}{
+		{nil, map[string]Reason{"m1": ReasonInvalid, "m2": ReasonUndecodable}},
+		{func(err error) bool { return errors.Is(err, errForeignUnknown) }, map[string]Reason{"m1": ReasonUnknownVersion, "m2": ReasonUnknownVersion}},
+	} {
+		dlq := &fakeDLQ{}
+		c := New(Options{Name: "f", Store: newMemStore(), DeadLetters: dlq, IsUnknownVersion: tc.hook},
+			func(context.Context, foreignMsg, Meta) error { return nil })
+		if _, err := c.Handle(bg(), event(
+			record("m1", `{"schemaVersion":2,"eventId":"e1"}`),
+			record("m2", `{"schemaVersion":2,"eventId":"e2","newField":true}`),
+		)); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range tc.want {
+			if got := *dlq.byOriginalID(t, id).Attributes[AttrFailureReason].StringValue; got != string(want) {
+				t.Errorf("hook %v, %s: failure-reason = %s, want %s", tc.hook != nil, id, got, want)
+			}
+		}
+	}
+}

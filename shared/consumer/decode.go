@@ -39,6 +39,15 @@ func Decode[T Message](body string) (T, error) {
 // canonical JSON, which identifies the payload for idempotency regardless of
 // whitespace and member order.
 func decode[T Message](body string) (msg T, hash string, err error) {
+	return decodeWith[T](body, nil)
+}
+
+// decodeWith is decode with an extra test for unknown-version errors (see
+// Options.IsUnknownVersion); ErrUnknownVersion is always recognised.
+func decodeWith[T Message](body string, isUnknown func(error) bool) (msg T, hash string, err error) {
+	unknown := func(err error) bool {
+		return errors.Is(err, ErrUnknownVersion) || (isUnknown != nil && err != nil && isUnknown(err))
+	}
 	tree, canon, err := canonicalJSON([]byte(body))
 	if err != nil {
 		return msg, "", reject(ReasonUndecodable, err)
@@ -47,7 +56,7 @@ func decode[T Message](body string) (msg T, hash string, err error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&msg); err != nil {
 		var zero T
-		return zero, "", rejectUndecodable[T](body, err)
+		return zero, "", rejectUndecodable[T](body, err, unknown)
 	}
 	// canonicalJSON has already checked that nothing follows the object.
 	if err := checkExactNames(tree, msg); err != nil {
@@ -55,7 +64,7 @@ func decode[T Message](body string) (msg T, hash string, err error) {
 		return zero, "", reject(ReasonUndecodable, err)
 	}
 	if err := msg.Validate(); err != nil {
-		if errors.Is(err, ErrUnknownVersion) {
+		if unknown(err) {
 			return msg, "", reject(ReasonUnknownVersion, err)
 		}
 		return msg, "", reject(ReasonInvalid, err)
@@ -76,10 +85,10 @@ func decode[T Message](body string) (msg T, hash string, err error) {
 // of the same body makes Validate report ErrUnknownVersion, the reason is
 // unknown_version, which tells the operator what to do. Only unknown
 // members are forgiven: with a type error the version itself may be wrong.
-func rejectUndecodable[T Message](body string, strictErr error) error {
+func rejectUndecodable[T Message](body string, strictErr error, unknown func(error) bool) error {
 	var lenient T
 	if err := json.Unmarshal([]byte(body), &lenient); err == nil {
-		if verr := safeValidate(lenient); errors.Is(verr, ErrUnknownVersion) {
+		if verr := safeValidate(lenient); unknown(verr) {
 			return reject(ReasonUnknownVersion, fmt.Errorf("%w (and %v)", verr, strictErr))
 		}
 	}
