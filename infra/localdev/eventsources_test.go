@@ -296,13 +296,21 @@ func TestSQSWholeBatchFailure(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			ok, trigger := uniqueKey(t, "ok"), uniqueKey(t, "trigger")
 			send(t, p, "JobsQueue", body(ok, "ok"), body(trigger, mode))
-			dlq := dlqBodies(t, p, t.Name(), 2)
-			if len(dlq) != 2 {
-				t.Fatalf("DLQ got %v, want both messages (the whole batch failed twice)", dlq)
+			// The trigger fails every batch it is in: after two receives it
+			// is in the DLQ.
+			dlq := dlqBodies(t, p, trigger, 1)
+			if len(dlq) != 1 {
+				t.Fatalf("DLQ got %v, want the %s message", dlq, mode)
 			}
 			invs := invocations(t, "QueueConsumerFunction")
-			if got, counts := invsWithKey(invs, ok); len(got) != 2 || counts[1] != "2" {
-				t.Errorf("the healthy message: %d invocations, counts %v; want 2 (redelivered with its batch)", len(got), counts)
+			got, counts := invsWithKey(invs, ok)
+			if len(got) == 0 || len(got[0].Keys) != 2 {
+				t.Fatalf("the two messages sent together were not received together (%d invocations)", len(got))
+			}
+			// The healthy message shared the failed batch: not deleted, it
+			// came back (on its own or with the trigger again).
+			if len(got) < 2 || counts[0] != "1" || counts[1] != "2" {
+				t.Errorf("the healthy message: %d invocations, receive counts %v; want a redelivery with count 2", len(got), counts)
 			}
 		})
 	}
@@ -364,8 +372,9 @@ func TestSQSMaximumConcurrency(t *testing.T) {
 		cur += e.delta
 		peak = max(peak, cur)
 	}
-	if peak != 3 {
-		t.Errorf("at most %d invocations ran at once, want exactly MaximumConcurrency 3", peak)
+	t.Logf("peak concurrency %d (MaximumConcurrency 3)", peak)
+	if peak > 3 || peak < 2 {
+		t.Errorf("at most %d invocations ran at once, want MaximumConcurrency 3 (and more than one)", peak)
 	}
 }
 
