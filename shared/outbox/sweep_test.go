@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -63,6 +64,22 @@ func TestSweep(t *testing.T) {
 	if _, err := sw.Handle(ctx, SweepRequest{}); err == nil {
 		t.Fatal("a failed listing must fail the run")
 	}
+	// The scheduled time, when given, is the reference (else the clock).
+	sched := t0.Add(10 * time.Minute)
+	for _, req := range []SweepRequest{{ScheduledTime: sched}, {Time: sched}} {
+		_, _ = sw.Handle(ctx, req) // the listing still fails here; the cutoff asked is what counts
+		if !src.olderThan.Equal(sched.Add(-2 * time.Minute)) {
+			t.Fatalf("%+v: asked for records older than %v", req, src.olderThan)
+		}
+	}
+	var req SweepRequest
+	if err := json.Unmarshal([]byte(`{"scheduledTime":"2026-11-25T10:10:00Z","other":1}`), &req); err != nil || !req.ScheduledTime.Equal(sched) {
+		t.Fatalf("ScheduleV2 input decoded as %+v, %v", req, err)
+	}
+	if err := json.Unmarshal([]byte(`{}`), &req); err != nil {
+		t.Fatal(err)
+	}
+
 	// Nothing pending: nothing sent.
 	src.err = nil
 	calls := s.calls
