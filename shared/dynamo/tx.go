@@ -55,11 +55,11 @@ func cancellationError(err error, roles []txRole, create bool, what string) erro
 		return apperr.E(apperr.Conflict, "the appointment was changed by another request; reload and retry")
 	case failed[roleIdempotency]:
 		return apperr.E(apperr.Conflict, "idempotency record changed")
+	case failed[roleTakeCell]:
+		return apperr.E(apperr.SlotUnavailable, "the requested time is no longer available")
 	case failed[roleOutbox]:
 		// Only an event id used twice gets here; a retry uses a new one.
 		return apperr.E(apperr.Conflict, "the event id is already used; retry")
-	case failed[roleTakeCell]:
-		return apperr.E(apperr.SlotUnavailable, "the requested time is no longer available")
 	case failed[roleReleaseCell], failed[roleHistory]:
 		return apperr.E(apperr.Conflict, "the appointment was changed by another request; reload and retry")
 	case conflict && !other:

@@ -72,7 +72,7 @@ func TestReasonCodes(t *testing.T) {
 			t.Fatalf("reasons %q", got)
 		}
 	}
-	roles := []txRole{roleAppointment, roleHistory, roleTakeCell, roleReleaseCell, roleIdempotency}
+	roles := []txRole{roleAppointment, roleHistory, roleTakeCell, roleReleaseCell, roleIdempotency, roleOutbox}
 	reasons := func(codes ...string) error {
 		e := &types.TransactionCanceledException{}
 		for _, c := range codes {
@@ -84,12 +84,14 @@ func TestReasonCodes(t *testing.T) {
 		err  error
 		want apperr.Code
 	}{
-		{reasons("None", "None", "ConditionalCheckFailed", "None", "None"), apperr.SlotUnavailable},
-		{reasons("ConditionalCheckFailed", "None", "ConditionalCheckFailed", "None", "None"), apperr.Conflict},
-		{reasons("None", "None", "None", "None", "ConditionalCheckFailed"), apperr.Conflict},
-		{reasons("None", "None", "None", "ConditionalCheckFailed", "None"), apperr.Conflict},
-		{reasons("None", "TransactionConflict", "None", "None", "None"), apperr.Conflict},
-		{reasons("None", "None", "ThrottlingError", "None", "None"), apperr.Internal},
+		{reasons("None", "None", "ConditionalCheckFailed", "None", "None", "None"), apperr.SlotUnavailable},
+		{reasons("ConditionalCheckFailed", "None", "ConditionalCheckFailed", "None", "None", "None"), apperr.Conflict},
+		{reasons("None", "None", "None", "None", "ConditionalCheckFailed", "None"), apperr.Conflict},
+		{reasons("None", "None", "None", "ConditionalCheckFailed", "None", "None"), apperr.Conflict},
+		{reasons("None", "TransactionConflict", "None", "None", "None", "None"), apperr.Conflict},
+		{reasons("None", "None", "ThrottlingError", "None", "None", "None"), apperr.Internal},
+		{reasons("None", "None", "None", "None", "None", "ConditionalCheckFailed"), apperr.Conflict},
+		{reasons("None", "None", "ConditionalCheckFailed", "None", "None", "ConditionalCheckFailed"), apperr.SlotUnavailable},
 		{reasons("None", "None"), apperr.Internal},
 		{&types.TransactionInProgressException{}, apperr.Conflict},
 		{&types.InternalServerError{}, apperr.Internal},
