@@ -91,7 +91,6 @@ func (a *app) eventSources(funcs []samtemplate.Function, start time.Time) (*even
 		}
 		for _, e := range f.Events {
 			where := f.LogicalID + ": event " + e.Name
-			p := e.Properties
 			switch e.Type {
 			case "SQS":
 				s, err := a.sqsSource(f, e)
@@ -111,9 +110,7 @@ func (a *app) eventSources(funcs []samtemplate.Function, start time.Time) (*even
 					return nil, fmt.Errorf("localdev: %s: %w", where, err)
 				}
 				out.schedules = append(out.schedules, s)
-			case "HttpApi", "":
-			default:
-				_ = p // other event types (S3, SNS, ...) are not emulated
+			default: // HttpApi is the gateway's; other types (S3, SNS, ...) are not emulated
 			}
 		}
 	}
