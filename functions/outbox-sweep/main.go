@@ -1,0 +1,16 @@
+// Command outbox-sweep is the scheduled Lambda that publishes outbox records
+// the stream publisher left PENDING (see template.yaml, OutboxSweepFunction).
+package main
+
+import (
+	"context"
+
+	"github.com/labchain/appointments/shared/config"
+	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/wiring"
+)
+
+func main() {
+	rt := lambdakit.MustInit(context.Background(), config.Config.RequireTable, config.Config.RequireQueues)
+	lambdakit.StartTyped(rt, wiring.OutboxSweep(rt).Handle)
+}
