@@ -11,7 +11,7 @@ kebab = $(shell echo '$(1)' | sed -E 's/Function$$//; s/([a-z0-9])([A-Z])/\1-\2/
 
 .PHONY: dev test test-short tools build bench invoke redrive lint clean
 
-tools: ## install DynamoDB Local, aws-lambda-rie (and Java/Node if missing) into .local/
+tools: ## install DynamoDB Local, the SQS emulator (npm local-aws-sqs), aws-lambda-rie (and Java/Node if missing) into .local/
 	@infra/scripts/install-tools.sh
 
 dev: tools ## build every function and run the local platform on 127.0.0.1:3000
