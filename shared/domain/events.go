@@ -35,6 +35,23 @@ const (
 	EventAppointmentCompleted = "appointment.completed"
 	// EventAppointmentNoShow: the patient did not come.
 	EventAppointmentNoShow = "appointment.no_show"
+	// EventAppointmentSampleStatusChanged: the LIS reported a sample of one
+	// of the visit's lab orders in a new state (or linked a lab order), and
+	// the change is neither of the two below.
+	EventAppointmentSampleStatusChanged = "appointment.sample_status_changed"
+	// EventAppointmentRecollectionNeeded: a sample was rejected or needs
+	// recollecting; the patient must come back ("recollection needed").
+	EventAppointmentRecollectionNeeded = "appointment.recollection_needed"
+	// EventAppointmentResultsReady: every sample of a lab order is resulted
+	// ("results ready").
+	EventAppointmentResultsReady = "appointment.results_ready"
+	// EventAppointmentBillingChanged: the POS created or voided an order of
+	// the visit (or another detail of its billing changed).
+	EventAppointmentBillingChanged = "appointment.billing_changed"
+	// EventAppointmentPaymentConfirmed: an order of the visit was paid.
+	EventAppointmentPaymentConfirmed = "appointment.payment_confirmed"
+	// EventAppointmentPaymentRefunded: (part of) a paid order was refunded.
+	EventAppointmentPaymentRefunded = "appointment.payment_refunded"
 )
 
 // EventTypes returns every event type the domain produces, in a fixed order.
@@ -47,6 +64,12 @@ func EventTypes() []string {
 		EventAppointmentCheckedIn,
 		EventAppointmentCompleted,
 		EventAppointmentNoShow,
+		EventAppointmentSampleStatusChanged,
+		EventAppointmentRecollectionNeeded,
+		EventAppointmentResultsReady,
+		EventAppointmentBillingChanged,
+		EventAppointmentPaymentConfirmed,
+		EventAppointmentPaymentRefunded,
 	}
 }
 

@@ -17,6 +17,10 @@ const (
 	RolePatient   Role = "patient"
 	RoleStaff     Role = "staff"
 	RoleAdmin     Role = "admin"
+	// RoleSystem is another system acting through an integration (the LIS,
+	// the POS). It appears in history entries only: no token carries it, so
+	// no API caller ever has it.
+	RoleSystem Role = "system"
 )
 
 // Actor is whoever makes a request.
@@ -189,6 +193,12 @@ type Appointment struct {
 	Version     int         `json:"version"`
 	CreatedAt   time.Time   `json:"createdAt"`
 	UpdatedAt   time.Time   `json:"updatedAt"`
+	// LabOrders are the LIS lab orders linked to the visit, with their samples'
+	// statuses (see ApplySampleEvent), in the order they were linked.
+	LabOrders []LabOrder `json:"labOrders,omitempty"`
+	// Billing holds one record per POS order of the visit (see
+	// ApplyOrderEvent), in the order they arrived.
+	Billing []Billing `json:"billing,omitempty"`
 	// Cells are the grid cells this appointment holds (none once cancelled or no-show).
 	Cells []Cell `json:"-"`
 }

@@ -25,9 +25,14 @@ func TestEveryDomainEventIsRouted(t *testing.T) {
 			t.Errorf("%s does not go to %s", typ, TargetAppointmentEvents)
 		}
 	}
-	// Patients hear about bookings, moves and cancellations; nothing else.
+	// Patients hear about bookings, moves and cancellations, recollections,
+	// results and payments; nothing else.
+	notified := []string{
+		domain.EventAppointmentBooked, domain.EventAppointmentRescheduled, domain.EventAppointmentCancelled,
+		domain.EventAppointmentRecollectionNeeded, domain.EventAppointmentResultsReady, domain.EventAppointmentPaymentConfirmed,
+	}
 	for _, typ := range domain.EventTypes() {
-		want := typ == domain.EventAppointmentBooked || typ == domain.EventAppointmentRescheduled || typ == domain.EventAppointmentCancelled
+		want := slices.Contains(notified, typ)
 		if got := slices.Contains(r.Targets(typ), TargetNotifications); got != want {
 			t.Errorf("%s → notifications = %v, want %v", typ, got, want)
 		}
