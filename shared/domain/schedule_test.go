@@ -1028,4 +1028,3 @@ func BenchmarkAvailability31Days20Stations(b *testing.B) {
 		})
 	}
 }
-
