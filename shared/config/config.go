@@ -46,6 +46,8 @@ const (
 	tableNameVariable           = "TABLE_NAME"
 	notificationsQueueVariable  = "NOTIFICATIONS_QUEUE_URL"
 	eventsQueueVariable         = "APPOINTMENT_EVENTS_QUEUE_URL"
+	deadLetterQueueVariable     = "DEAD_LETTER_QUEUE_URL"
+	checkupWorkQueueVariable    = "CHECKUP_WORK_QUEUE_URL"
 	minOutboxSweepAgeSeconds    = 30
 	maxOutboxSweepAgeSeconds    = 24 * 3600
 	maxOutboxSweepRecords       = 1000
@@ -85,6 +87,14 @@ type Config struct {
 	// AppointmentEventsQueueURL is the queue of outbound appointment events
 	// (APPOINTMENT_EVENTS_QUEUE_URL, an http(s) URL); see RequireQueues.
 	AppointmentEventsQueueURL string
+	// DeadLetterQueueURL is the dead-letter queue of an SQS consumer's own
+	// queue, where the consumer kit sends permanently failed messages
+	// (DEAD_LETTER_QUEUE_URL, an http(s) URL); see RequireDeadLetterQueue.
+	DeadLetterQueueURL string
+	// CheckupWorkQueueURL is the queue of per-participant check-up work that
+	// the roster consumer fills (CHECKUP_WORK_QUEUE_URL, an http(s) URL); see
+	// RequireCheckupWorkQueue.
+	CheckupWorkQueueURL string
 	// OutboxSweepAge is how old a PENDING outbox record must be before the
 	// sweep publishes it (OUTBOX_SWEEP_AGE_SECONDS, default 120, 30..86400).
 	OutboxSweepAge time.Duration
@@ -122,6 +132,8 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 		ServiceName:                 get("SERVICE_NAME"),
 		NotificationsQueueURL:       get(notificationsQueueVariable),
 		AppointmentEventsQueueURL:   get(eventsQueueVariable),
+		DeadLetterQueueURL:          get(deadLetterQueueVariable),
+		CheckupWorkQueueURL:         get(checkupWorkQueueVariable),
 		OutboxSweepAge:              DefaultOutboxSweepAge,
 		OutboxSweepMaxRecords:       DefaultOutboxSweepMaxRecords,
 	}
@@ -189,6 +201,8 @@ func LoadFrom(lookup func(string) (string, bool)) (Config, error) {
 	for _, q := range []struct{ name, value string }{
 		{notificationsQueueVariable, c.NotificationsQueueURL},
 		{eventsQueueVariable, c.AppointmentEventsQueueURL},
+		{deadLetterQueueVariable, c.DeadLetterQueueURL},
+		{checkupWorkQueueVariable, c.CheckupWorkQueueURL},
 	} {
 		if q.value == "" {
 			continue
@@ -260,6 +274,24 @@ func (c Config) RequireQueues() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// RequireDeadLetterQueue reports an error when DEAD_LETTER_QUEUE_URL is
+// unset. SQS consumers pass it to lambdakit.MustInit.
+func (c Config) RequireDeadLetterQueue() error {
+	if c.DeadLetterQueueURL == "" {
+		return fmt.Errorf("config: %s is required for this function", deadLetterQueueVariable)
+	}
+	return nil
+}
+
+// RequireCheckupWorkQueue reports an error when CHECKUP_WORK_QUEUE_URL is
+// unset. The check-up roster consumer passes it to lambdakit.MustInit.
+func (c Config) RequireCheckupWorkQueue() error {
+	if c.CheckupWorkQueueURL == "" {
+		return fmt.Errorf("config: %s is required for this function", checkupWorkQueueVariable)
+	}
+	return nil
 }
 
 // AllowsOrigin reports whether a browser Origin header value is in

@@ -172,6 +172,30 @@ func TestRequireQueues(t *testing.T) {
 	}
 }
 
+func TestConsumerQueues(t *testing.T) {
+	if err := (Config{}).RequireDeadLetterQueue(); err == nil || !strings.Contains(err.Error(), "DEAD_LETTER_QUEUE_URL") {
+		t.Errorf("RequireDeadLetterQueue() on an empty config = %v, want an error naming the variable", err)
+	}
+	if err := (Config{}).RequireCheckupWorkQueue(); err == nil || !strings.Contains(err.Error(), "CHECKUP_WORK_QUEUE_URL") {
+		t.Errorf("RequireCheckupWorkQueue() on an empty config = %v, want an error naming the variable", err)
+	}
+	env := map[string]string{"DEAD_LETTER_QUEUE_URL": "http://localhost:9324/000000000000/dlq", "CHECKUP_WORK_QUEUE_URL": "https://sqs.ap-southeast-1.amazonaws.com/1/work"}
+	c, err := LoadFrom(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DeadLetterQueueURL != env["DEAD_LETTER_QUEUE_URL"] || c.CheckupWorkQueueURL != env["CHECKUP_WORK_QUEUE_URL"] ||
+		c.RequireDeadLetterQueue() != nil || c.RequireCheckupWorkQueue() != nil {
+		t.Errorf("LoadFrom = %+v", c)
+	}
+	for _, name := range []string{"DEAD_LETTER_QUEUE_URL", "CHECKUP_WORK_QUEUE_URL"} {
+		_, err := LoadFrom(func(k string) (string, bool) { return "not a url", k == name })
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=not a url: err = %v, want an error naming it", name, err)
+		}
+	}
+}
+
 func TestAllowsOrigin(t *testing.T) {
 	c := Config{CORSAllowedOrigins: []string{"https://app.example.com"}}
 	tests := []struct {
