@@ -1,0 +1,90 @@
+package wiring
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/labchain/appointments/shared/app"
+	"github.com/labchain/appointments/shared/consumer"
+	"github.com/labchain/appointments/shared/dynamo"
+	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/messages"
+	"github.com/labchain/appointments/shared/sqsx"
+)
+
+// Consumer names of the integrations (they scope the dedupe records: never
+// rename them).
+const (
+	lisConsumer = "lis-sample-status"
+	posConsumer = "pos-orders"
+)
+
+// LISConsumer returns the consumer of the LIS queue (LisEventsQueue): each
+// sample status change, deduplicated by eventId, is applied by
+// app.Integrations.ApplySampleStatus. Pass config.Config.RequireTable and
+// RequireDeadLetterQueue to lambdakit.MustInit.
+func LISConsumer(rt *lambdakit.Runtime) *consumer.Consumer[messages.LISSampleStatus] {
+	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	dlq := sqsx.NewDLQ(sqs.NewFromConfig(rt.AWS), rt.Config.DeadLetterQueueURL)
+	return NewLISConsumer(store, dlq, time.Now)
+}
+
+// POSConsumer returns the consumer of the POS queue (PosEventsQueue): each
+// order event, deduplicated by eventId, is applied by
+// app.Integrations.ApplyOrder. Pass config.Config.RequireTable and
+// RequireDeadLetterQueue to lambdakit.MustInit.
+func POSConsumer(rt *lambdakit.Runtime) *consumer.Consumer[messages.POSOrder] {
+	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	dlq := sqsx.NewDLQ(sqs.NewFromConfig(rt.AWS), rt.Config.DeadLetterQueueURL)
+	return NewPOSConsumer(store, dlq, time.Now)
+}
+
+// NewLISConsumer builds the LIS consumer over a store (the use case's data
+// and the dedupe records) and a dead-letter sender. Failures the use case
+// calls permanent (app.PermanentIntegrationError: a contradiction, a limit)
+// are dead-lettered at once with reason "permanent"; every other failure is
+// transient and retried, in particular NOT_FOUND for an unknown appointment
+// or a lab order not linked yet. Such a message stays transient until the
+// queue's maxReceiveCount (5), when SQS's redrive moves it to the DLQ: it
+// then has no failure-reason attribute, the redrive itself being the reason
+// (docs/runbook.md).
+func NewLISConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, now func() time.Time) *consumer.Consumer[messages.LISSampleStatus] {
+	lis := app.NewIntegrations(store, now)
+	return consumer.New(consumer.Options{
+		Name: lisConsumer, Store: store, DeadLetters: dl,
+		IsUnknownVersion: messages.IsUnknownVersion, Now: now,
+	}, func(ctx context.Context, m messages.LISSampleStatus, _ consumer.Meta) error {
+		return IntegrationFailure(lis.ApplySampleStatus(ctx, m.SampleEvent()))
+	})
+}
+
+// NewPOSConsumer builds the POS consumer, with NewLISConsumer's failure
+// rules: a contradicting amount, currency or branch is dead-lettered at once;
+// a refund before its payment (domain.ErrNotPaidYet) and an unknown
+// appointment are retried, then redriven by SQS.
+func NewPOSConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, now func() time.Time) *consumer.Consumer[messages.POSOrder] {
+	pos := app.NewIntegrations(store, now)
+	return consumer.New(consumer.Options{
+		Name: posConsumer, Store: store, DeadLetters: dl,
+		IsUnknownVersion: messages.IsUnknownVersion, Now: now,
+	}, func(ctx context.Context, m messages.POSOrder, _ consumer.Meta) error {
+		ev, err := m.OrderEvent()
+		if err != nil {
+			return consumer.Permanent(err)
+		}
+		return IntegrationFailure(pos.ApplyOrder(ctx, ev))
+	})
+}
+
+// IntegrationFailure marks the permanent errors of the integration use cases
+// (app.PermanentIntegrationError) with consumer.Permanent and returns the
+// others unchanged (transient). IntegrationFailure(nil) is nil.
+func IntegrationFailure(err error) error {
+	if app.PermanentIntegrationError(err) {
+		return consumer.Permanent(err)
+	}
+	return err
+}
