@@ -61,9 +61,21 @@ func TestGetCheckupCampaign(t *testing.T) {
 		t.Errorf("staff of the branch: status %d, want 200: %s", resp.StatusCode, resp.Body)
 	}
 
-	// The registry's placeholder never leaks an error's detail.
-	resp = h.serve(t, GetCheckupCampaign(checkupReportsOf(&fakeSvc{})), ev)
+	// The registry's placeholder for use cases without reports is a 500.
+	resp = h.serve(t, GetCheckupCampaign(checkupReportsOf(noReportsSvc{})), ev)
 	if resp.StatusCode != http.StatusInternalServerError {
 		t.Errorf("unwired reports: status %d, want 500", resp.StatusCode)
 	}
 }
+
+// CampaignReport makes fakeSvc a CheckupReports, so the registry serves the
+// campaign route with it (TestSharedEventsAreServed).
+func (f *fakeSvc) CampaignReport(_ context.Context, a domain.Actor, id string) (app.CampaignReport, error) {
+	f.record("CampaignReport", a, id)
+	return app.CampaignReport{CampaignID: id, BranchID: "br_1", ServiceID: "svc_1",
+		Window: domain.RosterWindow{From: "2026-12-01", To: "2026-12-01"},
+		Placed: []app.PlacedReport{}, Unplaced: []app.UnplacedReport{}}, f.err
+}
+
+// noReportsSvc is UseCases without CampaignReport.
+type noReportsSvc struct{ UseCases }

@@ -1,0 +1,128 @@
+package wiring
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/labchain/appointments/shared/app"
+	"github.com/labchain/appointments/shared/apperr"
+	"github.com/labchain/appointments/shared/consumer"
+	"github.com/labchain/appointments/shared/dynamo"
+	"github.com/labchain/appointments/shared/httpapi"
+	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/messages"
+	"github.com/labchain/appointments/shared/sqsx"
+)
+
+// Consumer names (they scope the dedupe records: never rename them).
+const (
+	checkupRosterConsumer  = "checkup-roster"
+	checkupBookingConsumer = "checkup-booking"
+)
+
+// CheckupRoster returns the consumer of the check-up roster queue: each
+// roster (deduplicated by eventId) is recorded and split into one work item
+// per participant on CHECKUP_WORK_QUEUE_URL (see app.Checkup.AcceptRoster).
+// Pass config.Config.RequireTable, RequireDeadLetterQueue and
+// RequireCheckupWorkQueue to lambdakit.MustInit.
+func CheckupRoster(rt *lambdakit.Runtime) *consumer.Consumer[messages.CheckupRoster] {
+	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	client := sqs.NewFromConfig(rt.AWS)
+	work := &CheckupWorkSender{Sender: sqsx.NewBatchSender(client), QueueURL: rt.Config.CheckupWorkQueueURL}
+	return NewCheckupRosterConsumer(store, sqsx.NewDLQ(client, rt.Config.DeadLetterQueueURL), work, time.Now)
+}
+
+// NewCheckupRosterConsumer is CheckupRoster over explicit dependencies.
+func NewCheckupRosterConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, work app.CheckupWorkQueue, now func() time.Time) *consumer.Consumer[messages.CheckupRoster] {
+	chk := app.NewCheckup(app.New(store, now), store, work)
+	return consumer.New(consumer.Options{
+		Name: checkupRosterConsumer, Store: store, DeadLetters: dl,
+		IsUnknownVersion: messages.IsUnknownVersion, Now: now,
+	}, func(ctx context.Context, m messages.CheckupRoster, _ consumer.Meta) error {
+		return CheckupFailure(chk.AcceptRoster(ctx, app.Roster{
+			CampaignID: m.CampaignID, BranchID: m.BranchID, ServiceID: m.ServiceID, Window: m.Window, Participants: m.Participants,
+		}))
+	})
+}
+
+// CheckupBooking returns the consumer of the check-up work queue: each work
+// item (deduplicated by campaign id and external id) books its participant
+// (see app.Checkup.PlaceParticipant). Pass config.Config.RequireTable and
+// RequireDeadLetterQueue to lambdakit.MustInit.
+func CheckupBooking(rt *lambdakit.Runtime) *consumer.Consumer[app.CheckupWork] {
+	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	return NewCheckupBookingConsumer(store, sqsx.NewDLQ(sqs.NewFromConfig(rt.AWS), rt.Config.DeadLetterQueueURL), time.Now)
+}
+
+// NewCheckupBookingConsumer is CheckupBooking over explicit dependencies.
+func NewCheckupBookingConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, now func() time.Time) *consumer.Consumer[app.CheckupWork] {
+	chk := app.NewCheckup(app.New(store, now), store, nil)
+	return consumer.New(consumer.Options{
+		Name: checkupBookingConsumer, Store: store, DeadLetters: dl, Concurrency: 2, Now: now,
+	}, func(ctx context.Context, w app.CheckupWork, _ consumer.Meta) error {
+		return CheckupFailure(chk.PlaceParticipant(ctx, w))
+	})
+}
+
+// CheckupReports returns the campaign reports over the function's table and
+// the HTTP server that serves them.
+func CheckupReports(rt *lambdakit.Runtime) (*app.Checkup, *httpapi.Server) {
+	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	return app.NewCheckup(app.New(store, time.Now), store, nil), httpapi.NewServer(store, time.Now, rt.Config)
+}
+
+// CheckupFailure classifies a check-up use case's error for the consumer
+// kit: VALIDATION_FAILED, NOT_FOUND and CONFLICT cannot be cured by a retry
+// and are permanent (dead-lettered); everything else is transient.
+func CheckupFailure(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case apperr.Is(err, apperr.Validation), apperr.Is(err, apperr.NotFound), apperr.Is(err, apperr.Conflict):
+		return consumer.Permanent(err)
+	}
+	return err
+}
+
+// CheckupWorkSender is app.CheckupWorkQueue over SQS: SendMessageBatch
+// through an sqsx.BatchSender, which retries only the entries that failed.
+type CheckupWorkSender struct {
+	Sender   *sqsx.BatchSender
+	QueueURL string
+}
+
+var _ app.CheckupWorkQueue = (*CheckupWorkSender)(nil)
+
+// SendWork sends one message per item; an error names how many were not
+// accepted (the roster is then retried, and the consumer deduplicates what
+// was sent).
+func (s *CheckupWorkSender) SendWork(ctx context.Context, items []app.CheckupWork) error {
+	entries := make([]sqsx.Entry, len(items))
+	for i, w := range items {
+		b, err := json.Marshal(w)
+		if err != nil {
+			return fmt.Errorf("checkup: encode work item: %w", err)
+		}
+		entries[i] = sqsx.Entry{ID: "w" + strconv.Itoa(i), Body: string(b)}
+	}
+	failed, err := s.Sender.SendAll(ctx, s.QueueURL, entries)
+	if err != nil {
+		return fmt.Errorf("checkup: send work: %w", err)
+	}
+	if len(failed) > 0 {
+		errs := make([]error, 0, 1)
+		for _, e := range failed {
+			errs = append(errs, e)
+			break
+		}
+		return fmt.Errorf("checkup: %d of %d work items not sent: %w", len(failed), len(entries), errors.Join(errs...))
+	}
+	return nil
+}
