@@ -55,7 +55,7 @@ func TestCheckupRosterMoreParticipantsThanSlots(t *testing.T) {
 	window := domain.RosterWindow{From: "2026-12-01", To: "2026-12-01"}
 	r := roster("acme-2026", f, f.draw, 300, window)
 	r.Participants[10].PreferredDate = "2026-12-01"
-	r.Participants[11].PreferredDate = "2026-12-09" // outside the window
+	r.Participants[11].PreferredDate = "2026-12-09"            // outside the window
 	r.Participants = append(r.Participants, r.Participants[0]) // duplicate
 
 	// Roster delivered twice before any work runs, then every item twice.
