@@ -107,7 +107,8 @@ var eventSamples = map[string]eventSample{
 		body: `{"reason":"Samples sent to the lab"}`},
 	"no-show-appointment": {method: "POST", path: "/v1/appointments/" + sampleAppt + "/no-show", headers: jsonBody, token: staff(),
 		body: `{"reason":"Did not arrive within 30 minutes of the start"}`},
-	"appointment-history": {method: "GET", path: "/v1/appointments/" + sampleAppt + "/history", token: staff()},
+	"appointment-history":  {method: "GET", path: "/v1/appointments/" + sampleAppt + "/history", token: staff()},
+	"get-checkup-campaign": {method: "GET", path: "/v1/checkup-campaigns/siam-steel-2026-annual", token: staff()},
 }
 
 // sampleEvent builds the event the gateway sends for a sample request.

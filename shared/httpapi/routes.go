@@ -82,6 +82,7 @@ func Routes(svc UseCases) map[string]Route {
 		RescheduleAppointment(svc), CancelAppointment(svc),
 		CheckIn(svc), Complete(svc), NoShow(svc),
 		AppointmentHistory(svc),
+		GetCheckupCampaign(checkupReportsOf(svc)),
 	}
 	m := make(map[string]Route, len(list))
 	for _, r := range list {

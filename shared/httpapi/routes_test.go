@@ -114,6 +114,7 @@ func TestRegistry(t *testing.T) {
 		"POST /v1/appointments/{id}/reschedule", "POST /v1/appointments/{id}/cancel",
 		"POST /v1/appointments/{id}/check-in", "POST /v1/appointments/{id}/complete",
 		"POST /v1/appointments/{id}/no-show", "GET /v1/appointments/{id}/history",
+		"GET /v1/checkup-campaigns/{campaignId}",
 	}
 	var got []string
 	names := map[string]bool{}
@@ -141,7 +142,7 @@ func TestRegistry(t *testing.T) {
 		}
 		// Every path parameter the route reads is in its path template.
 		for _, p := range regexp.MustCompile(`\{(\w+)\}`).FindAllStringSubmatch(r.Path, -1) {
-			if p[1] != "branchId" && p[1] != "resourceId" && p[1] != "id" {
+			if p[1] != "branchId" && p[1] != "resourceId" && p[1] != "id" && p[1] != "campaignId" {
 				t.Errorf("%s: unexpected path parameter %s", r.Name, p[1])
 			}
 		}

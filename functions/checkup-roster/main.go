@@ -1,0 +1,18 @@
+// Command checkup-roster is the Lambda on the check-up roster queue: it
+// records each corporate roster and splits it into per-participant work
+// (see template.yaml, CheckupRosterFunction).
+package main
+
+import (
+	"context"
+
+	"github.com/labchain/appointments/shared/config"
+	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/wiring"
+)
+
+func main() {
+	rt := lambdakit.MustInit(context.Background(), config.Config.RequireTable,
+		config.Config.RequireDeadLetterQueue, config.Config.RequireCheckupWorkQueue)
+	lambdakit.StartTyped(rt, wiring.CheckupRoster(rt).Handle)
+}

@@ -1,0 +1,16 @@
+// Command pos-consumer is the Lambda on the POS queue that applies order
+// events to appointments' billing (see template.yaml, PosConsumerFunction).
+package main
+
+import (
+	"context"
+
+	"github.com/labchain/appointments/shared/config"
+	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/wiring"
+)
+
+func main() {
+	rt := lambdakit.MustInit(context.Background(), config.Config.RequireTable, config.Config.RequireDeadLetterQueue)
+	lambdakit.StartTyped(rt, wiring.POSConsumer(rt).Handle)
+}
