@@ -452,17 +452,5 @@ func (s *Store) ListAppointmentsByPatient(ctx context.Context, patientID string,
 
 // History returns an appointment's history, oldest first (empty if none).
 func (s *Store) History(ctx context.Context, appointmentID string) ([]domain.HistoryEntry, error) {
-	out := []domain.HistoryEntry{}
-	err := s.queryAll(ctx, beginsWith(apptPK(appointmentID), prefixHist), func(item map[string]types.AttributeValue) error {
-		var h domain.HistoryEntry
-		if err := fromItem(item, &h); err != nil {
-			return err
-		}
-		out = append(out, h)
-		return nil
-	})
-	if err != nil {
-		return nil, apperr.Wrap(err, "dynamo: history of %s", appointmentID)
-	}
-	return out, nil
+	return queryList[domain.HistoryEntry](ctx, s, beginsWith(apptPK(appointmentID), prefixHist), "history of "+appointmentID)
 }

@@ -132,19 +132,7 @@ func (s *Store) GetParticipant(ctx context.Context, campaignID, externalID strin
 // ListParticipants returns a campaign's participants by external id, with
 // strongly consistent reads.
 func (s *Store) ListParticipants(ctx context.Context, campaignID string) ([]app.CampaignParticipant, error) {
-	var out []app.CampaignParticipant
-	err := s.queryAll(ctx, beginsWith(campaignPK(campaignID), prefixParticipant), func(item map[string]types.AttributeValue) error {
-		var p app.CampaignParticipant
-		if err := fromItem(item, &p); err != nil {
-			return err
-		}
-		out = append(out, p)
-		return nil
-	})
-	if err != nil {
-		return nil, apperr.Wrap(err, "dynamo: list participants of campaign %s", campaignID)
-	}
-	return out, nil
+	return queryList[app.CampaignParticipant](ctx, s, beginsWith(campaignPK(campaignID), prefixParticipant), "participants of campaign "+campaignID)
 }
 
 // SettleParticipant records p's outcome if the participant is still pending;

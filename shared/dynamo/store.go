@@ -97,21 +97,27 @@ func (s *Store) GetBranch(ctx context.Context, id string) (domain.Branch, error)
 // ListBranches returns all branches ordered by name (case-insensitively, then
 // by id).
 func (s *Store) ListBranches(ctx context.Context) ([]domain.Branch, error) {
-	out := []domain.Branch{}
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
+	return queryList[domain.Branch](ctx, s, &dynamodb.QueryInput{
 		IndexName:                 aws.String(indexGSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(gsi1Branches)},
-	}, func(item map[string]types.AttributeValue) error {
-		var b domain.Branch
-		if err := fromItem(item, &b); err != nil {
+	}, "branches")
+}
+
+// queryList runs a query to its last page and decodes every item as a T;
+// what names the list in errors. The result is never nil.
+func queryList[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, what string) ([]T, error) {
+	out := []T{}
+	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+		var v T
+		if err := fromItem(item, &v); err != nil {
 			return err
 		}
-		out = append(out, b)
+		out = append(out, v)
 		return nil
 	})
 	if err != nil {
-		return nil, apperr.Wrap(err, "dynamo: list branches")
+		return nil, apperr.Wrap(err, "dynamo: list %s", what)
 	}
 	return out, nil
 }
@@ -170,19 +176,7 @@ func (s *Store) GetResource(ctx context.Context, branchID, id string) (domain.Re
 
 // ListResources returns a branch's resources ordered by id.
 func (s *Store) ListResources(ctx context.Context, branchID string) ([]domain.Resource, error) {
-	out := []domain.Resource{}
-	err := s.queryAll(ctx, beginsWith(branchPK(branchID), prefixRes), func(item map[string]types.AttributeValue) error {
-		var r domain.Resource
-		if err := fromItem(item, &r); err != nil {
-			return err
-		}
-		out = append(out, r)
-		return nil
-	})
-	if err != nil {
-		return nil, apperr.Wrap(err, "dynamo: list resources of %s", branchID)
-	}
-	return out, nil
+	return queryList[domain.Resource](ctx, s, beginsWith(branchPK(branchID), prefixRes), "resources of "+branchID)
 }
 
 // PutService creates or replaces a service.
@@ -202,19 +196,7 @@ func (s *Store) PutService(ctx context.Context, svc domain.Service) error {
 
 // ListServices returns a branch's services ordered by id.
 func (s *Store) ListServices(ctx context.Context, branchID string) ([]domain.Service, error) {
-	out := []domain.Service{}
-	err := s.queryAll(ctx, beginsWith(branchPK(branchID), prefixSvc), func(item map[string]types.AttributeValue) error {
-		var svc domain.Service
-		if err := fromItem(item, &svc); err != nil {
-			return err
-		}
-		out = append(out, svc)
-		return nil
-	})
-	if err != nil {
-		return nil, apperr.Wrap(err, "dynamo: list services of %s", branchID)
-	}
-	return out, nil
+	return queryList[domain.Service](ctx, s, beginsWith(branchPK(branchID), prefixSvc), "services of "+branchID)
 }
 
 // LoadCatalog returns branch, hours, resources (by id) and services (by id)
