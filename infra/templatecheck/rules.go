@@ -275,3 +275,26 @@ func list(v any) []any {
 	l, _ := v.([]any)
 	return l
 }
+
+// CheckDeployments checks that every function publishes an alias and deploys
+// through CodeDeploy with rollback alarms that exist in the template.
+func CheckDeployments(tpl *samtemplate.Template) []error {
+	var errs []error
+	for _, f := range tpl.Functions() {
+		if samtemplate.Str(f.Properties["AutoPublishAlias"]) == "" {
+			errs = append(errs, fmt.Errorf("%s: no AutoPublishAlias (no version to roll back to)", f.LogicalID))
+		}
+		dp := samtemplate.Map(f.Properties["DeploymentPreference"])
+		alarms := list(dp["Alarms"])
+		if len(dp) == 0 || len(alarms) == 0 {
+			errs = append(errs, fmt.Errorf("%s: DeploymentPreference with rollback Alarms required", f.LogicalID))
+		}
+		for _, a := range alarms {
+			ref := samtemplate.Str(samtemplate.Map(a)["Ref"])
+			if tpl.Resources[ref].Type != "AWS::CloudWatch::Alarm" {
+				errs = append(errs, fmt.Errorf("%s: rollback alarm %v is not an alarm of this template", f.LogicalID, a))
+			}
+		}
+	}
+	return errs
+}

@@ -50,7 +50,7 @@ func TestRulesCatchEveryBreak(t *testing.T) {
 		t.Fatal(err)
 	}
 	var all []string
-	for _, e := range append(append(CheckQueues(tpl), CheckStreams(tpl)...), CheckPolicies(tpl)...) {
+	for _, e := range append(append(append(CheckQueues(tpl), CheckStreams(tpl)...), CheckPolicies(tpl)...), CheckDeployments(tpl)...) {
 		all = append(all, e.Error())
 	}
 	text := strings.Join(all, "\n")
@@ -70,6 +70,8 @@ func TestRulesCatchEveryBreak(t *testing.T) {
 		"WorkerFunction: may send to JobsQueue but its environment does not name it",
 		"WorkerFunction: policy AdministratorAccess is not on the reviewed list",
 		"WorkerFunction: names queue LonelyQueue in its environment but has no SQSSendMessagePolicy",
+		"WorkerFunction: no AutoPublishAlias",
+		"WorkerFunction: DeploymentPreference with rollback Alarms required",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("no error %q; got:\n%s", want, text)

@@ -190,7 +190,7 @@ func TestEnvironmentAndPolicies(t *testing.T) {
 
 func TestQueuesStreamsAndAlarms(t *testing.T) {
 	tpl := load(t)
-	for _, err := range append(CheckQueues(tpl), CheckStreams(tpl)...) {
+	for _, err := range append(append(CheckQueues(tpl), CheckStreams(tpl)...), CheckDeployments(tpl)...) {
 		t.Error(err)
 	}
 }
