@@ -406,3 +406,31 @@ func TestListAppointments(t *testing.T) {
 		}
 	}
 }
+
+func TestPatientActiveBookingLimit(t *testing.T) {
+	f := newFixture(t, 3)
+	f.svc.WithMaxActiveBookings(2)
+	ctx := context.Background()
+	first, err := f.book(patientA, f.draw, "2026-12-01T08:00:00+07:00")
+	must(t, err)
+	_, err = f.book(patientA, f.draw, "2026-12-01T09:00:00+07:00")
+	must(t, err)
+	_, err = f.book(patientA, f.draw, "2026-12-01T10:00:00+07:00")
+	wantCode(t, err, apperr.LimitExceeded)
+	// Staff may book beyond the cap; another patient is not affected.
+	if _, err := f.svc.Book(ctx, f.staff, app.BookInput{BranchID: f.branch.ID, ServiceID: f.draw.ID, Start: bkk("2026-12-01T10:00:00+07:00"),
+		Patient: domain.Patient{ID: "p-a", Name: "Somchai Jaidee"}}); err != nil {
+		t.Fatalf("staff booking over the cap: %v", err)
+	}
+	_, err = f.book(patientB, f.draw, "2026-12-01T10:15:00+07:00")
+	must(t, err)
+	// Patient A now holds 3 upcoming visits (two own, one booked by staff).
+	f.svc.WithMaxActiveBookings(3)
+	_, err = f.book(patientA, f.draw, "2026-12-01T11:00:00+07:00")
+	wantCode(t, err, apperr.LimitExceeded)
+	// A cancelled visit no longer counts.
+	_, err = f.svc.Cancel(ctx, patientA, first.ID, "")
+	must(t, err)
+	_, err = f.book(patientA, f.draw, "2026-12-01T11:00:00+07:00")
+	must(t, err)
+}

@@ -71,6 +71,9 @@ func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (d
 	if !validID(in.Patient.ID) {
 		return domain.Appointment{}, apperr.E(apperr.Validation, "patient.id: letters, digits and _ . : - only")
 	}
+	if err := s.checkActiveLimit(ctx, actor); err != nil {
+		return domain.Appointment{}, err
+	}
 	cat, svc, err := s.catalog(ctx, in.BranchID, in.ServiceID)
 	if err != nil {
 		return domain.Appointment{}, err
@@ -347,4 +350,34 @@ func (s *Service) History(ctx context.Context, actor domain.Actor, id string) ([
 		hs = []domain.HistoryEntry{}
 	}
 	return hs, err
+}
+
+// checkActiveLimit refuses a patient's booking when they already hold the
+// configured number of upcoming visits (an abuse limit: it reads the patient
+// index, so two simultaneous bookings may both pass; the capacity guarantee
+// does not depend on it).
+func (s *Service) checkActiveLimit(ctx context.Context, actor domain.Actor) error {
+	if s.maxActive <= 0 || actor.Role != domain.RolePatient {
+		return nil
+	}
+	now := s.clock()
+	active, cursor := 0, ""
+	for {
+		page, err := s.store.ListAppointmentsByPatient(ctx, actor.PatientID, 100, cursor)
+		if err != nil {
+			return err
+		}
+		for _, a := range page.Items {
+			if (a.Status == domain.StatusBooked || a.Status == domain.StatusCheckedIn) && a.Start.After(now) {
+				active++
+			}
+		}
+		if active >= s.maxActive {
+			return apperr.E(apperr.LimitExceeded, "a patient may hold at most %d upcoming appointments", s.maxActive)
+		}
+		if page.Cursor == "" {
+			return nil
+		}
+		cursor = page.Cursor
+	}
 }

@@ -17,6 +17,8 @@ type Service struct {
 	now   func() time.Time
 	newID func(prefix string) string
 	rnd   func() *rand.Rand
+	// maxActive caps a patient's upcoming visits (0: no cap).
+	maxActive int
 }
 
 // ResourcePatch changes a resource; nil fields are left alone.
@@ -70,6 +72,14 @@ func New(store Store, now func() time.Time) *Service {
 		newID: ids.New,
 		rnd:   func() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) },
 	}
+}
+
+// WithMaxActiveBookings caps how many upcoming (booked or checked-in, not yet
+// started) visits a patient may hold when booking for themself; staff and
+// admins are not capped. n ≤ 0 removes the cap. It returns s for chaining.
+func (s *Service) WithMaxActiveBookings(n int) *Service {
+	s.maxActive = n
+	return s
 }
 
 // clock returns the current time at millisecond precision, in UTC.

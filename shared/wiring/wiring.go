@@ -23,7 +23,8 @@ import (
 // the same table) that adapts them to API Gateway.
 func Booking(rt *lambdakit.Runtime) (*app.Service, *httpapi.Server) {
 	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
-	return app.New(store, time.Now), httpapi.NewServer(store, time.Now, rt.Config)
+	svc := app.New(store, time.Now).WithMaxActiveBookings(rt.Config.MaxActiveBookingsPerPatient)
+	return svc, httpapi.NewServer(store, time.Now, rt.Config)
 }
 
 // Public returns an HTTP server for routes that touch no data (health).
