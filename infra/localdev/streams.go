@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/labchain/appointments/infra/streamevent"
 )
 
 // newStreamsClient returns a DynamoDB Streams client for DynamoDB Local.
@@ -383,73 +384,5 @@ func (m *streamMapping) invoke(ctx context.Context, recs []pendingRecord) (faile
 
 // record turns a DynamoDB Streams record into the record Lambda delivers.
 func (m *streamMapping) record(r stypes.Record) events.DynamoDBEventRecord {
-	out := events.DynamoDBEventRecord{
-		AWSRegion:      Region,
-		EventID:        aws.ToString(r.EventID),
-		EventName:      string(r.EventName),
-		EventSource:    "aws:dynamodb",
-		EventVersion:   aws.ToString(r.EventVersion),
-		EventSourceArn: m.arn,
-	}
-	if out.EventVersion == "" {
-		out.EventVersion = "1.1"
-	}
-	if r.UserIdentity != nil {
-		out.UserIdentity = &events.DynamoDBUserIdentity{Type: aws.ToString(r.UserIdentity.Type), PrincipalID: aws.ToString(r.UserIdentity.PrincipalId)}
-	}
-	if d := r.Dynamodb; d != nil {
-		out.Change = events.DynamoDBStreamRecord{
-			Keys:           attributeMap(d.Keys),
-			NewImage:       attributeMap(d.NewImage),
-			OldImage:       attributeMap(d.OldImage),
-			SequenceNumber: aws.ToString(d.SequenceNumber),
-			SizeBytes:      aws.ToInt64(d.SizeBytes),
-			StreamViewType: string(d.StreamViewType),
-		}
-		if d.ApproximateCreationDateTime != nil {
-			out.Change.ApproximateCreationDateTime = events.SecondsEpochTime{Time: d.ApproximateCreationDateTime.Truncate(time.Second)}
-		}
-	}
-	return out
-}
-
-func attributeMap(in map[string]stypes.AttributeValue) map[string]events.DynamoDBAttributeValue {
-	if in == nil {
-		return nil
-	}
-	out := make(map[string]events.DynamoDBAttributeValue, len(in))
-	for k, v := range in {
-		out[k] = attributeValue(v)
-	}
-	return out
-}
-
-func attributeValue(v stypes.AttributeValue) events.DynamoDBAttributeValue {
-	switch x := v.(type) {
-	case *stypes.AttributeValueMemberS:
-		return events.NewStringAttribute(x.Value)
-	case *stypes.AttributeValueMemberN:
-		return events.NewNumberAttribute(x.Value)
-	case *stypes.AttributeValueMemberB:
-		return events.NewBinaryAttribute(x.Value)
-	case *stypes.AttributeValueMemberBOOL:
-		return events.NewBooleanAttribute(x.Value)
-	case *stypes.AttributeValueMemberNULL:
-		return events.NewNullAttribute()
-	case *stypes.AttributeValueMemberSS:
-		return events.NewStringSetAttribute(x.Value)
-	case *stypes.AttributeValueMemberNS:
-		return events.NewNumberSetAttribute(x.Value)
-	case *stypes.AttributeValueMemberBS:
-		return events.NewBinarySetAttribute(x.Value)
-	case *stypes.AttributeValueMemberL:
-		list := make([]events.DynamoDBAttributeValue, len(x.Value))
-		for i, e := range x.Value {
-			list[i] = attributeValue(e)
-		}
-		return events.NewListAttribute(list)
-	case *stypes.AttributeValueMemberM:
-		return events.NewMapAttribute(attributeMap(x.Value))
-	}
-	return events.NewNullAttribute()
+	return streamevent.Record(r, m.arn, Region)
 }

@@ -23,6 +23,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/labchain/appointments/infra/streamevent"
 	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/dynamo"
@@ -173,7 +174,7 @@ func (w *world) readStream(t *testing.T) lambdaevents.DynamoDBEvent {
 			out, err := w.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: aws.String(it)})
 			must(t, err)
 			for _, r := range out.Records {
-				ev.Records = append(ev.Records, lambdaRecord(r, w.streamARN))
+				ev.Records = append(ev.Records, streamevent.Record(r, w.streamARN, aws.ToString(r.AwsRegion)))
 			}
 			next := aws.ToString(out.NextShardIterator)
 			if len(out.Records) == 0 || next == "" {
@@ -186,69 +187,6 @@ func (w *world) readStream(t *testing.T) lambdaevents.DynamoDBEvent {
 		}
 	}
 	return ev
-}
-
-// lambdaRecord converts a DynamoDB Streams API record to the record of a
-// Lambda DynamoDB event.
-func lambdaRecord(r stypes.Record, arn string) lambdaevents.DynamoDBEventRecord {
-	d := r.Dynamodb
-	return lambdaevents.DynamoDBEventRecord{
-		AWSRegion:      aws.ToString(r.AwsRegion),
-		EventID:        aws.ToString(r.EventID),
-		EventName:      string(r.EventName),
-		EventSource:    "aws:dynamodb",
-		EventVersion:   aws.ToString(r.EventVersion),
-		EventSourceArn: arn,
-		Change: lambdaevents.DynamoDBStreamRecord{
-			Keys:           attrs(d.Keys),
-			NewImage:       attrs(d.NewImage),
-			OldImage:       attrs(d.OldImage),
-			SequenceNumber: aws.ToString(d.SequenceNumber),
-			SizeBytes:      aws.ToInt64(d.SizeBytes),
-			StreamViewType: string(d.StreamViewType),
-		},
-	}
-}
-
-func attrs(in map[string]stypes.AttributeValue) map[string]lambdaevents.DynamoDBAttributeValue {
-	if in == nil {
-		return nil
-	}
-	out := make(map[string]lambdaevents.DynamoDBAttributeValue, len(in))
-	for k, v := range in {
-		out[k] = attr(v)
-	}
-	return out
-}
-
-func attr(v stypes.AttributeValue) lambdaevents.DynamoDBAttributeValue {
-	switch v := v.(type) {
-	case *stypes.AttributeValueMemberS:
-		return lambdaevents.NewStringAttribute(v.Value)
-	case *stypes.AttributeValueMemberN:
-		return lambdaevents.NewNumberAttribute(v.Value)
-	case *stypes.AttributeValueMemberBOOL:
-		return lambdaevents.NewBooleanAttribute(v.Value)
-	case *stypes.AttributeValueMemberNULL:
-		return lambdaevents.NewNullAttribute()
-	case *stypes.AttributeValueMemberB:
-		return lambdaevents.NewBinaryAttribute(v.Value)
-	case *stypes.AttributeValueMemberSS:
-		return lambdaevents.NewStringSetAttribute(v.Value)
-	case *stypes.AttributeValueMemberNS:
-		return lambdaevents.NewNumberSetAttribute(v.Value)
-	case *stypes.AttributeValueMemberBS:
-		return lambdaevents.NewBinarySetAttribute(v.Value)
-	case *stypes.AttributeValueMemberL:
-		l := make([]lambdaevents.DynamoDBAttributeValue, len(v.Value))
-		for i, e := range v.Value {
-			l[i] = attr(e)
-		}
-		return lambdaevents.NewListAttribute(l)
-	case *stypes.AttributeValueMemberM:
-		return lambdaevents.NewMapAttribute(attrs(v.Value))
-	}
-	panic("unknown attribute value type")
 }
 
 // message is one received SQS message.
