@@ -15,7 +15,7 @@ func TestRecordRoundTripsThroughLambdaJSON(t *testing.T) {
 	r := stypes.Record{
 		EventID: aws.String("e1"), EventName: stypes.OperationTypeInsert,
 		Dynamodb: &stypes.StreamRecord{
-			Keys:     map[string]stypes.AttributeValue{"PK": &stypes.AttributeValueMemberS{Value: "OUTBOX#1"}},
+			Keys: map[string]stypes.AttributeValue{"PK": &stypes.AttributeValueMemberS{Value: "OUTBOX#1"}},
 			NewImage: map[string]stypes.AttributeValue{
 				"n":    &stypes.AttributeValueMemberN{Value: "42"},
 				"ok":   &stypes.AttributeValueMemberBOOL{Value: true},
