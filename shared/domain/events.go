@@ -15,13 +15,15 @@ type Event struct {
 	// Subject is the id of the object changed, e.g. the appointment id.
 	Subject string
 	// Data is the object after the change, exactly as committed (for
-	// appointment events a domain.Appointment). It is encoded with
+	// appointment events a domain.Appointment; for
+	// EventAppointmentReminderDue a ReminderDue). It is encoded with
 	// encoding/json.
 	Data any
 }
 
 // Appointment event types. Each committed appointment change produces exactly
-// one event of the type of the change.
+// one event of the type of the change; EventAppointmentReminderDue is the one
+// event that is not about a change.
 const (
 	// EventAppointmentBooked: a visit was booked.
 	EventAppointmentBooked = "appointment.booked"
@@ -52,6 +54,11 @@ const (
 	EventAppointmentPaymentConfirmed = "appointment.payment_confirmed"
 	// EventAppointmentPaymentRefunded: (part of) a paid order was refunded.
 	EventAppointmentPaymentRefunded = "appointment.payment_refunded"
+	// EventAppointmentReminderDue: a reminder of a booked visit is due (see
+	// ReminderPolicy). Unlike the types above it reports no change of the
+	// appointment: the reminders job records it, once per appointment, lead
+	// time and start, and its data is a ReminderDue, not an Appointment.
+	EventAppointmentReminderDue = "appointment.reminder_due"
 )
 
 // EventTypes returns every event type the domain produces, in a fixed order.
@@ -70,6 +77,7 @@ func EventTypes() []string {
 		EventAppointmentBillingChanged,
 		EventAppointmentPaymentConfirmed,
 		EventAppointmentPaymentRefunded,
+		EventAppointmentReminderDue,
 	}
 }
 
@@ -94,4 +102,23 @@ func StatusEventType(to Status) (string, bool) {
 // appointment id and Data the appointment after the change.
 func AppointmentEvent(id, eventType string, at time.Time, a Appointment) Event {
 	return Event{ID: id, Type: eventType, Time: at, Subject: a.ID, Data: a}
+}
+
+// ReminderDue is the data of an appointment.reminder_due event: the visit as
+// the reminders job read it when the reminder became due, which reminder
+// (LeadMinutes: 1440 for the day-before one, 120 for the two-hour one) and
+// when it was due (SendAt, after quiet hours were applied). A consumer
+// reading the appointment again may find it changed since: a reminder of a
+// visit that is no longer booked, or no longer starts at
+// Appointment.Start, is stale and must not be sent.
+type ReminderDue struct {
+	Appointment Appointment `json:"appointment"`
+	LeadMinutes int         `json:"leadMinutes"`
+	SendAt      time.Time   `json:"sendAt"`
+}
+
+// ReminderDueEvent returns the appointment.reminder_due event of r, recorded
+// at `at`: Subject is the appointment id and Data r.
+func ReminderDueEvent(id string, at time.Time, r ReminderDue) Event {
+	return Event{ID: id, Type: EventAppointmentReminderDue, Time: at, Subject: r.Appointment.ID, Data: r}
 }

@@ -21,14 +21,20 @@ func TestEveryDomainEventIsRouted(t *testing.T) {
 		if len(targets) == 0 {
 			t.Errorf("%s has no route in routes.json", typ)
 		}
-		if strings.HasPrefix(typ, "appointment.") && !slices.Contains(targets, TargetAppointmentEvents) {
+		// Every appointment change goes out; a due reminder is no change.
+		if strings.HasPrefix(typ, "appointment.") && typ != domain.EventAppointmentReminderDue &&
+			!slices.Contains(targets, TargetAppointmentEvents) {
 			t.Errorf("%s does not go to %s", typ, TargetAppointmentEvents)
 		}
 	}
-	// Patients hear about bookings, moves and cancellations, recollections,
-	// results and payments; nothing else.
+	if got := r.Targets(domain.EventAppointmentReminderDue); !slices.Equal(got, []string{TargetNotifications}) {
+		t.Errorf("%s → %v, want notifications only", domain.EventAppointmentReminderDue, got)
+	}
+	// Patients hear about bookings, moves and cancellations, reminders,
+	// recollections, results and payments; nothing else.
 	notified := []string{
 		domain.EventAppointmentBooked, domain.EventAppointmentRescheduled, domain.EventAppointmentCancelled,
+		domain.EventAppointmentReminderDue,
 		domain.EventAppointmentRecollectionNeeded, domain.EventAppointmentResultsReady, domain.EventAppointmentPaymentConfirmed,
 	}
 	for _, typ := range domain.EventTypes() {
