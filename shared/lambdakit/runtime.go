@@ -117,8 +117,9 @@ func newTracerProvider(ctx context.Context, cfg config.Config, fn string, lookup
 			return nil, fmt.Errorf("lambdakit: create OTLP trace exporter: %w", err)
 		}
 		// A batcher plus the per-invocation flush sends each invocation's spans
-		// in one request instead of one per span.
-		opts = append(opts, sdktrace.WithBatcher(exp))
+		// in one request instead of one per span. RedactSpans drops every
+		// attribute outside the allowlist before the batcher sees the span.
+		opts = append(opts, sdktrace.WithSpanProcessor(RedactSpans(sdktrace.NewBatchSpanProcessor(exp))))
 	}
 	return sdktrace.NewTracerProvider(opts...), nil
 }

@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/labchain/appointments/shared/apperr"
 )
 
 // FlushTimeout bounds the span export at the end of each invocation, so an
@@ -42,8 +44,15 @@ func (f boundedFlusher) ForceFlush(ctx context.Context) error {
 // flushes tp when the invocation ends. The flusher matters: otellambda's default
 // flusher does nothing, and Lambda freezes the process right after the response,
 // so unflushed spans would be lost or arrive minutes late. An error returned by
-// the handler is recorded on the span. opts are passed to otellambda after
-// the tracer provider and flusher, for example WithHTTPEventPropagation.
+// the handler is recorded on the span (see recordError). opts are passed to
+// otellambda after the tracer provider and flusher, for example
+// WithHTTPEventPropagation.
+//
+// otellambda v0.70.0 sets faas.invocation_id, aws.lambda.invoked_arn and
+// cloud.account.id on the span and nothing from the event (no body, no
+// headers); the headers are only read for trace context. Never pass
+// otellambda.WithTraceAttributeFn with event fields: the provider built by
+// Init drops every attribute outside the allowlist anyway (RedactSpans).
 func Tracing(tp ForceFlusher, opts ...otellambda.Option) Middleware {
 	all := append([]otellambda.Option{
 		otellambda.WithTracerProvider(tp),
@@ -63,13 +72,16 @@ func Propagator() propagation.TextMapPropagator {
 	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 }
 
-// recordError marks the active span as failed when next returns an error.
+// recordError marks the active span as failed when next returns an error: an
+// "exception" event carrying the error's apperr code (AttrErrorCode; the error
+// text in exception.message is removed by RedactSpans) and the status Error
+// with the error text as description (capped by RedactSpans).
 func recordError(next lambda.Handler) lambda.Handler {
 	return HandlerFunc(func(ctx context.Context, payload []byte) ([]byte, error) {
 		out, err := next.Invoke(ctx, payload)
 		if err != nil {
 			span := trace.SpanFromContext(ctx)
-			span.RecordError(err)
+			span.RecordError(err, trace.WithAttributes(AttrErrorCode.String(string(apperr.CodeOf(err)))))
 			span.SetStatus(codes.Error, err.Error())
 		}
 		return out, err
