@@ -28,12 +28,14 @@ const (
 
 // NewLogger returns a JSON logger writing one object per line to w, with the key
 // names Lambda's JSON log format reads ("timestamp", "level", "message"), so
-// Lambda's application log-level filtering sees the real level.
+// Lambda's application log-level filtering sees the real level. Values of
+// attributes with personal keys are replaced by Redacted (see
+// RedactingHandler).
 func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
+	return slog.New(RedactingHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level:       level,
 		ReplaceAttr: lambdacontext.ReplaceAttr,
-	}))
+	})))
 }
 
 type loggerKey struct{}
