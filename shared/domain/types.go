@@ -65,11 +65,14 @@ const DefaultSlotMinutes = 15
 
 // Branch is one site of the chain.
 type Branch struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	TimeZone    string    `json:"timeZone"`
-	SlotMinutes int       `json:"slotMinutes"`
-	CreatedAt   time.Time `json:"createdAt"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	TimeZone    string `json:"timeZone"`
+	SlotMinutes int    `json:"slotMinutes"`
+	// Address is the postal address patients are sent in confirmations and
+	// reminders; optional.
+	Address   string    `json:"address,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // DayHours is one weekday's opening interval in branch local time, "HH:MM".

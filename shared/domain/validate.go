@@ -41,13 +41,17 @@ func checkText(field, s string, max int) error {
 	return nil
 }
 
+// MaxAddressLength bounds a branch's address (characters).
+const MaxAddressLength = 500
+
 // NormalizeBranch trims fields, applies defaults (time zone Asia/Bangkok, slot 15)
-// and validates: name 1..200 chars, loadable IANA zone, slotMinutes one of 5, 10,
+// and validates: name 1..200 chars, address at most MaxAddressLength, loadable IANA zone, slotMinutes one of 5, 10,
 // 15, 20, 30, 60. VALIDATION_FAILED names the field.
 func NormalizeBranch(b *Branch) error {
 	b.ID = strings.TrimSpace(b.ID)
 	b.Name = strings.TrimSpace(b.Name)
 	b.TimeZone = strings.TrimSpace(b.TimeZone)
+	b.Address = strings.TrimSpace(b.Address)
 	if b.TimeZone == "" {
 		b.TimeZone = DefaultTimeZone
 	}
@@ -56,6 +60,11 @@ func NormalizeBranch(b *Branch) error {
 	}
 	if err := checkText("name", b.Name, 200); err != nil {
 		return err
+	}
+	if b.Address != "" {
+		if err := checkText("address", b.Address, MaxAddressLength); err != nil {
+			return err
+		}
 	}
 	if _, err := LoadLocation(b.TimeZone); err != nil {
 		return err
