@@ -1,0 +1,260 @@
+package dynamo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/labchain/appointments/shared/apperr"
+	"github.com/labchain/appointments/shared/notify"
+)
+
+var _ notify.Store = (*Store)(nil)
+
+// Patient communication items (see keys.go):
+//
+//	item                 PK                 SK
+//	preferences          PATIENT#<id>       #PREFS
+//	push device          PATIENT#<id>       DEVICE#<sha256(token), 32 hex>
+//	delivery (log)       APPT#<id>          NOTIF#<jobId>#<channel>
+//
+// A patient's preferences and devices share a partition, so GetProfile is
+// one Query. A delivery lives in its appointment's partition: the delivery
+// log is one Query, and the delivery's key — job and channel — is what makes
+// a message go out at most once (ClaimDelivery is conditional on it).
+const (
+	skPrefs        = "#PREFS"
+	prefixDevice   = "DEVICE#"
+	prefixNotif    = "NOTIF#"
+	entityPrefs    = "NOTIFY_PREFS"
+	entityDevice   = "DEVICE"
+	entityDelivery = "DELIVERY"
+	timeLayout     = time.RFC3339Nano
+)
+
+func deviceSK(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return prefixDevice + hex.EncodeToString(sum[:16])
+}
+
+func deliverySK(jobID string, ch notify.Channel) string {
+	return prefixNotif + jobID + "#" + string(ch)
+}
+
+// GetProfile returns a patient's preferences (Set false if never chosen)
+// and devices, oldest first, with one strongly consistent Query.
+func (s *Store) GetProfile(ctx context.Context, patientID string) (notify.Profile, error) {
+	p := notify.Profile{PatientID: patientID}
+	err := s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName:                 s.table,
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(patientPK(patientID))},
+		ConsistentRead:            aws.Bool(true),
+	}, func(item map[string]types.AttributeValue) error {
+		switch str(item, attrEntity) {
+		case entityPrefs:
+			p.Set = true
+			p.Preferences = notify.Preferences{SMS: boolAttr(item, "sms"), Email: boolAttr(item, "email"), Push: boolAttr(item, "push")}
+			p.UpdatedAt = timeAttr(item, "updatedAt")
+		case entityDevice:
+			p.Devices = append(p.Devices, notify.Device{
+				Token: str(item, "token"), Platform: str(item, "platform"), RegisteredAt: timeAttr(item, "registeredAt"),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return notify.Profile{}, apperr.Wrap(err, "dynamo: get profile")
+	}
+	sort.SliceStable(p.Devices, func(i, k int) bool { return p.Devices[i].RegisteredAt.Before(p.Devices[k].RegisteredAt) })
+	return p, nil
+}
+
+// PutPreferences replaces a patient's channel preferences.
+func (s *Store) PutPreferences(ctx context.Context, patientID string, p notify.Preferences, at time.Time) error {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: s.table,
+		Item: map[string]types.AttributeValue{
+			attrPK: avS(patientPK(patientID)), attrSK: avS(skPrefs), attrEntity: avS(entityPrefs),
+			"sms": avBool(p.SMS), "email": avBool(p.Email), "push": avBool(p.Push),
+			"updatedAt": avS(at.UTC().Format(timeLayout)),
+		},
+	})
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: put preferences")
+	}
+	return nil
+}
+
+// PutDevice registers (or re-registers) a push device and reports whether
+// it is new. Beyond notify.MaxDevicesPerPatient the oldest devices are
+// unregistered.
+func (s *Store) PutDevice(ctx context.Context, patientID string, d notify.Device) (bool, error) {
+	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: s.table,
+		Item: map[string]types.AttributeValue{
+			attrPK: avS(patientPK(patientID)), attrSK: avS(deviceSK(d.Token)), attrEntity: avS(entityDevice),
+			"token": avS(d.Token), "platform": avS(d.Platform), "registeredAt": avS(d.RegisteredAt.UTC().Format(timeLayout)),
+		},
+		ReturnValues: types.ReturnValueAllOld,
+	})
+	if err != nil {
+		return false, apperr.Wrap(err, "dynamo: put device")
+	}
+	created := len(out.Attributes) == 0
+	if !created {
+		return false, nil
+	}
+	p, err := s.GetProfile(ctx, patientID)
+	if err != nil {
+		return true, err
+	}
+	for i := 0; i < len(p.Devices)-notify.MaxDevicesPerPatient; i++ {
+		if err := s.RemoveDevice(ctx, patientID, p.Devices[i].Token); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// RemoveDevice unregisters a device; removing an unknown one is not an
+// error (DELETE is idempotent).
+func (s *Store) RemoveDevice(ctx context.Context, patientID, token string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: s.table,
+		Key:       map[string]types.AttributeValue{attrPK: avS(patientPK(patientID)), attrSK: avS(deviceSK(token))},
+	})
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: remove device")
+	}
+	return nil
+}
+
+// ClaimDelivery writes d unless its delivery (appointment, job, channel)
+// exists and is final or still leased at now: a lapsed Sending claim is
+// taken over, keeping its attempts and creation time. It returns whether d
+// was written and the stored delivery.
+func (s *Store) ClaimDelivery(ctx context.Context, d notify.Delivery, now time.Time) (bool, notify.Delivery, error) {
+	names := map[string]string{"#st": "status"}
+	values := map[string]types.AttributeValue{
+		":st": avS(string(d.Status)), ":sending": avS(string(notify.StatusSending)),
+		":now": avN(now.UnixMilli()), ":zero": avN(0),
+		":job": avS(d.JobID), ":kind": avS(string(d.Kind)), ":ch": avS(string(d.Channel)),
+		":created": avS(d.CreatedAt.UTC().Format(timeLayout)), ":updated": avS(d.UpdatedAt.UTC().Format(timeLayout)),
+		":entity": avS(entityDelivery), ":reason": avS(d.Reason),
+	}
+	update := "SET #st = :st, jobId = :job, kind = :kind, channel = :ch, entity = :entity, reason = :reason, " +
+		"createdAt = if_not_exists(createdAt, :created), updatedAt = :updated, attempts = if_not_exists(attempts, :zero)"
+	if d.Status == notify.StatusSending {
+		update += ", leaseUntil = :lease"
+		values[":lease"] = avN(d.LeaseUntil.UnixMilli())
+	} else {
+		update += " REMOVE leaseUntil"
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           s.table,
+		Key:                                 deliveryKey(d),
+		UpdateExpression:                    aws.String(update),
+		ConditionExpression:                 aws.String("attribute_not_exists(PK) OR (#st = :sending AND leaseUntil < :now)"),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, deliveryFrom(d.AppointmentID, ccf.Item), nil
+	}
+	if err != nil {
+		return false, notify.Delivery{}, apperr.Wrap(err, "dynamo: claim delivery")
+	}
+	return true, deliveryFrom(d.AppointmentID, out.Attributes), nil
+}
+
+// FinishDelivery stores a claimed delivery's final state, conditional on it
+// still being Sending (a final delivery is never overwritten).
+func (s *Store) FinishDelivery(ctx context.Context, d notify.Delivery) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                s.table,
+		Key:                      deliveryKey(d),
+		UpdateExpression:         aws.String("SET #st = :st, attempts = :att, providerMessageId = :pid, reason = :reason, updatedAt = :updated REMOVE leaseUntil"),
+		ConditionExpression:      aws.String("#st = :sending"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":st": avS(string(d.Status)), ":att": avN(int64(d.Attempts)), ":pid": avS(d.ProviderMessageID),
+			":reason": avS(d.Reason), ":updated": avS(d.UpdatedAt.UTC().Format(timeLayout)),
+			":sending": avS(string(notify.StatusSending)),
+		},
+	})
+	if isConditionFailed(err) {
+		return apperr.E(apperr.Conflict, "delivery %s/%s is no longer in flight", d.JobID, d.Channel)
+	}
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: finish delivery")
+	}
+	return nil
+}
+
+// ListDeliveries returns an appointment's delivery log, oldest first.
+func (s *Store) ListDeliveries(ctx context.Context, appointmentID string) ([]notify.Delivery, error) {
+	out := []notify.Delivery{}
+	err := s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName:              s.table,
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": avS(apptPK(appointmentID)), ":p": avS(prefixNotif),
+		},
+	}, func(item map[string]types.AttributeValue) error {
+		out = append(out, deliveryFrom(appointmentID, item))
+		return nil
+	})
+	if err != nil {
+		return nil, apperr.Wrap(err, "dynamo: list deliveries")
+	}
+	sort.SliceStable(out, func(i, k int) bool {
+		if !out[i].CreatedAt.Equal(out[k].CreatedAt) {
+			return out[i].CreatedAt.Before(out[k].CreatedAt)
+		}
+		return out[i].Channel < out[k].Channel
+	})
+	return out, nil
+}
+
+func deliveryKey(d notify.Delivery) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: avS(apptPK(d.AppointmentID)), attrSK: avS(deliverySK(d.JobID, d.Channel))}
+}
+
+func deliveryFrom(appointmentID string, item map[string]types.AttributeValue) notify.Delivery {
+	d := notify.Delivery{
+		AppointmentID: appointmentID, JobID: str(item, "jobId"), Kind: notify.Kind(str(item, "kind")),
+		Channel: notify.Channel(str(item, "channel")), Status: notify.Status(str(item, "status")),
+		Attempts: int(num(item, "attempts")), ProviderMessageID: str(item, "providerMessageId"),
+		Reason: str(item, "reason"), CreatedAt: timeAttr(item, "createdAt"), UpdatedAt: timeAttr(item, "updatedAt"),
+	}
+	if ms := num(item, "leaseUntil"); ms > 0 {
+		d.LeaseUntil = time.UnixMilli(ms).UTC()
+	}
+	return d
+}
+
+func avBool(b bool) types.AttributeValue { return &types.AttributeValueMemberBOOL{Value: b} }
+
+func boolAttr(item map[string]types.AttributeValue, name string) bool {
+	b, ok := item[name].(*types.AttributeValueMemberBOOL)
+	return ok && b.Value
+}
+
+func timeAttr(item map[string]types.AttributeValue, name string) time.Time {
+	t, err := time.Parse(timeLayout, str(item, name))
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
