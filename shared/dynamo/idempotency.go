@@ -14,8 +14,10 @@ import (
 )
 
 // Idempotency record attributes (item PK=IDEM#<key>, SK=#IDEM). Expired
-// records are treated as absent; the ttl attribute (= expiresAt) only lets
-// DynamoDB delete them eventually.
+// records are treated as absent; the ttl attribute (= expiresAt) lets
+// DynamoDB delete them eventually, and the expiry index keys (GSI2, set with
+// every ttl, see keys.go) let the cleanup job delete them on time. The same
+// records serve the HTTP Idempotency-Key and the SQS consumers' dedupe.
 const (
 	attrIdemStatus     = "status"
 	attrIdemHash       = "hash"
@@ -39,6 +41,9 @@ func (s *Store) Begin(ctx context.Context, rec idempotency.Record, now time.Time
 		attrIdemInProgress: avN(rec.InProgressUntil.UnixMilli()),
 		attrIdemExpiresAt:  avN(rec.ExpiresAt.Unix()),
 		attrTTL:            avN(rec.ExpiresAt.Unix()),
+	}
+	for k, v := range expiryKeys(idemPK(rec.Key), rec.ExpiresAt) {
+		item[k] = v
 	}
 	if rec.StatusCode != 0 {
 		item[attrIdemStatusCode] = avN(int64(rec.StatusCode))
@@ -151,10 +156,16 @@ func (s *Store) completion(c *idempotency.Claim, statusCode int, body []byte) up
 		u.update += " REMOVE " + attrIdemBody
 	}
 	if !c.ExpiresAt.IsZero() {
-		// SET clauses must precede REMOVE.
-		u.update = strings.Replace(u.update, " = :code", " = :code, "+attrIdemExpiresAt+" = :exp, #ttl = :exp", 1)
+		// SET clauses must precede REMOVE. The expiry index keys move with
+		// the ttl.
+		set := ", " + attrIdemExpiresAt + " = :exp, #ttl = :exp"
 		u.values[":exp"] = avN(c.ExpiresAt.Unix())
 		u.names["#ttl"] = attrTTL
+		if exp := expiryKeys(idemPK(c.Key), c.ExpiresAt); exp != nil {
+			set += ", " + attrGSI2PK + " = :epk, " + attrGSI2SK + " = :esk"
+			u.values[":epk"], u.values[":esk"] = exp[attrGSI2PK], exp[attrGSI2SK]
+		}
+		u.update = strings.Replace(u.update, " = :code", " = :code"+set, 1)
 	}
 	return u
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/labchain/appointments/shared/domain"
 )
 
@@ -20,8 +21,11 @@ import (
 //	cell              CELLS#<branchId>#<date>    <resourceId>#<unix s, 12 digits>
 //	appointment       APPT#<id>                  #META                          BRDAY#<branchId>#<date> / <start>#<id> PATIENT#<patientId> / <start>#<id>
 //	history entry     APPT#<id>                  HIST#<at>#<version, 6 digits>
-//	idempotency rec.  IDEM#<key>                 #IDEM
+//	idempotency rec.  IDEM#<key>                 #IDEM                                                                EXPIRY#<ttl date> / <ttl>#<PK>
 //	outbox record     OUTBOX#<eventId>           #EVENT                         OUTBOX#PENDING / <createdAt>#<eventId> (while PENDING)
+//	                                                                                                                  EXPIRY#<ttl date> / <ttl>#<PK> (once PUBLISHED)
+//	reminder key      APPT#<id>                  REMINDER#<lead min>#<start unix s>
+//	job watermark     JOB#<name>                 #WATERMARK
 //
 // <date> is the branch-local date YYYY-MM-DD; <start> is the appointment start
 // in UTC, "2006-01-02T15:04:05Z"; <at> is UTC with fixed nine fraction digits,
@@ -43,6 +47,30 @@ import (
 // sweep finds records the stream publisher missed; MarkPublished removes the
 // GSI1 keys (a sparse index: published records cost nothing there) and sets
 // ttl = publishedAt + 7 days.
+//
+// Expiry index. Items that carry a ttl and whose deletion matters (the
+// idempotency and consumer dedupe records, published outbox records) also
+// sit in GSI2 under EXPIRY#<date of ttl, UTC, YYYY-MM-DD> with sort key
+// <ttl, unix s, 12 digits>#<PK>, written by every writer that sets their ttl.
+// DynamoDB's TTL deletion may lag by days; the cleanup job (shared/jobs)
+// instead queries the day buckets up to today for sort keys below now and
+// deletes each item on condition ttl < now, so an item refreshed meanwhile
+// survives, with no Scan. GSI2 otherwise holds only PATIENT# partitions, so
+// the two uses never meet. Cells keep their ttl without an expiry entry:
+// nothing depends on their deletion. Items written before the index existed
+// are left to DynamoDB's TTL.
+//
+// A reminder key item records that the reminders job has recorded the
+// appointment.reminder_due event of one reminder (lead time) of one start of
+// an appointment: it is put with attribute_not_exists(PK) in the transaction
+// that writes that event's outbox record, so each (appointment, lead, start)
+// gets exactly one event however often or concurrently the job runs, and a
+// rescheduled visit (another start) gets its reminders again. It carries ttl
+// = start + 7 days: the job never looks at a visit that has started.
+//
+// A job watermark holds, in attribute "until" (UTC, the fixed-width layout of
+// <at>), how far a scheduled job has handled its work; it only moves forward
+// (a conditional update), so two concurrent runs never move it back.
 //
 // Entities are stored as DynamoDB documents whose attributes are the fields of
 // their public JSON representation (see item.go), plus the key attributes and
@@ -84,6 +112,9 @@ const (
 	// entityOutbox is lower-case: the BatchPublisherFunction's stream filter
 	// in template.yaml matches NewImage.entity.S = "outbox".
 	entityOutbox = "outbox"
+	// entityReminder is a reminder key item, entityJob a job watermark.
+	entityReminder = "REMINDER"
+	entityJob      = "JOB"
 )
 
 const (
@@ -91,6 +122,7 @@ const (
 	skHours       = "#HOURS"
 	skIdem        = "#IDEM"
 	skEvent       = "#EVENT"
+	skWatermark   = "#WATERMARK"
 	gsi1Pending   = "OUTBOX#PENDING"
 	prefixRes     = "RES#"
 	prefixSvc     = "SVC#"
@@ -152,4 +184,37 @@ func outboxPK(eventID string) string { return "OUTBOX#" + eventID }
 // outboxGSI1SK sorts pending records by creation time, then id.
 func outboxGSI1SK(createdAt time.Time, eventID string) string {
 	return createdAt.UTC().Format(historyLayout) + "#" + eventID
+}
+
+// reminderSK is the sort key of a reminder key item (in the appointment's
+// partition).
+func reminderSK(leadMinutes int, start time.Time) string {
+	return fmt.Sprintf("REMINDER#%d#%d", leadMinutes, start.Unix())
+}
+
+func jobPK(name string) string { return "JOB#" + name }
+
+// maxGSISortKeyBytes is DynamoDB's limit on a sort key, also in an index.
+const maxGSISortKeyBytes = 1024
+
+// expiryGSI2PK is the expiry index bucket of a ttl: its UTC date.
+func expiryGSI2PK(ttl time.Time) string { return "EXPIRY#" + ttl.UTC().Format(dateLayout) }
+
+// expiryGSI2SK sorts the items of a bucket by ttl; "<ttl>#" sorts before
+// every key of a later second, so SK < expiryCut(now) selects ttl < now.
+func expiryGSI2SK(ttl time.Time, pk string) string { return expiryCut(ttl) + "#" + pk }
+
+// expiryCut is the sort key bound of the items whose ttl is before t.
+func expiryCut(t time.Time) string { return fmt.Sprintf("%012d", t.Unix()) }
+
+// expiryKeys returns the expiry index attributes of an item with primary
+// key pk and the given ttl; none (nil) when the sort key would exceed
+// DynamoDB's limit (never for the keys written today; such an item is left
+// to DynamoDB's TTL).
+func expiryKeys(pk string, ttl time.Time) map[string]types.AttributeValue {
+	sk := expiryGSI2SK(ttl, pk)
+	if len(sk) > maxGSISortKeyBytes {
+		return nil
+	}
+	return map[string]types.AttributeValue{attrGSI2PK: avS(expiryGSI2PK(ttl)), attrGSI2SK: avS(sk)}
 }

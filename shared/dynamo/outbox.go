@@ -50,6 +50,13 @@ func outboxItem(ctx context.Context, ev domain.Event, a domain.Appointment) (map
 		return nil, fmt.Errorf("event %s is about %q, the change about appointment %q", ev.ID, ev.Subject, a.ID)
 	}
 	ev.Data = a
+	return eventOutboxItem(ctx, ev)
+}
+
+// eventOutboxItem encodes the outbox record of ev with its own data (any
+// JSON-encodable value, such as a domain.ReminderDue), with the traceparent
+// of the span in ctx.
+func eventOutboxItem(ctx context.Context, ev domain.Event) (map[string]types.AttributeValue, error) {
 	ce, err := events.New(ev, traceParent(ctx))
 	if err != nil {
 		return nil, err
@@ -100,23 +107,33 @@ func (s *Store) addOutbox(ctx context.Context, b *txBuilder, ev domain.Event, a 
 }
 
 // MarkPublished records that the event was published to every target: status
-// PUBLISHED, publishedAt and ttl = at + OutboxRetention (both kept from the
-// first call), and the GSI1 keys removed so the sweep no longer sees it. It is
-// idempotent. NOT_FOUND if there is no such record.
+// PUBLISHED, publishedAt, ttl = at + OutboxRetention and the matching expiry
+// index keys (GSI2, see keys.go), all kept from the first call, and the GSI1
+// keys removed so the sweep no longer sees it. It is idempotent. NOT_FOUND if
+// there is no such record.
 func (s *Store) MarkPublished(ctx context.Context, eventID string, at time.Time) error {
+	pk := outboxPK(eventID)
+	ttl := at.Add(OutboxRetention)
+	update := "SET #status = :published, " +
+		attrOutboxPublishedAt + " = if_not_exists(" + attrOutboxPublishedAt + ", :at), " +
+		"#ttl = if_not_exists(#ttl, :ttl)"
+	values := map[string]types.AttributeValue{
+		":published": avS(OutboxPublished),
+		":at":        avS(at.UTC().Format(historyLayout)),
+		":ttl":       avN(ttl.Unix()),
+	}
+	if exp := expiryKeys(pk, ttl); exp != nil {
+		update += ", " + attrGSI2PK + " = if_not_exists(" + attrGSI2PK + ", :epk), " +
+			attrGSI2SK + " = if_not_exists(" + attrGSI2SK + ", :esk)"
+		values[":epk"], values[":esk"] = exp[attrGSI2PK], exp[attrGSI2SK]
+	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: s.table,
-		Key:       key(outboxPK(eventID), skEvent),
-		UpdateExpression: aws.String("SET #status = :published, " +
-			attrOutboxPublishedAt + " = if_not_exists(" + attrOutboxPublishedAt + ", :at), " +
-			"#ttl = if_not_exists(#ttl, :ttl) REMOVE " + attrGSI1PK + ", " + attrGSI1SK),
-		ConditionExpression:      aws.String("attribute_exists(PK)"),
-		ExpressionAttributeNames: map[string]string{"#status": attrOutboxStatus, "#ttl": attrTTL},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":published": avS(OutboxPublished),
-			":at":        avS(at.UTC().Format(historyLayout)),
-			":ttl":       avN(at.Add(OutboxRetention).Unix()),
-		},
+		TableName:                 s.table,
+		Key:                       key(pk, skEvent),
+		UpdateExpression:          aws.String(update + " REMOVE " + attrGSI1PK + ", " + attrGSI1SK),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames:  map[string]string{"#status": attrOutboxStatus, "#ttl": attrTTL},
+		ExpressionAttributeValues: values,
 	})
 	if isConditionFailed(err) {
 		return apperr.E(apperr.NotFound, "outbox record %s not found", eventID)
