@@ -131,6 +131,18 @@ func emfLine(now time.Time, dims map[string]string, metrics []metricDef, values 
 // example EmitMetric(ctx, "AppointmentsBooked", UnitCount, 1, nil). Outside the
 // Metrics middleware it writes to stdout. A metric with no name is dropped.
 func EmitMetric(ctx context.Context, name string, unit Unit, value float64, dims map[string]string) {
+	EmitMetricWithMetadata(ctx, name, unit, value, dims, nil)
+}
+
+// EmitMetricWithMetadata is EmitMetric with metadata: extra members of the
+// line that are neither metrics nor dimensions (what Powertools calls
+// metadata). They cost nothing in CloudWatch, are searchable in Logs Insights
+// and suit high-cardinality or descriptive values, such as a message kind,
+// that must never become a dimension. A metadata key that is also a dimension
+// or the metric's name is ignored, as are "_aws" and "requestId" (FieldRequestID,
+// which the line carries from ctx); a value that cannot be encoded as JSON
+// drops the line.
+func EmitMetricWithMetadata(ctx context.Context, name string, unit Unit, value float64, dims map[string]string, metadata map[string]any) {
 	if name == "" {
 		return
 	}
@@ -147,7 +159,12 @@ func EmitMetric(ctx context.Context, name string, unit Unit, value float64, dims
 	if _, ok := all[DimensionFunctionName]; !ok {
 		all[DimensionFunctionName] = s.functionName
 	}
-	props := map[string]any{}
+	props := make(map[string]any, len(metadata)+1)
+	for k, v := range metadata {
+		if k != "_aws" && k != FieldRequestID {
+			props[k] = v // dimensions and the metric are written over these
+		}
+	}
 	if id := requestID(ctx); id != "" {
 		props[FieldRequestID] = id
 	}
