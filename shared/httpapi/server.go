@@ -28,6 +28,7 @@ import (
 	"github.com/labchain/appointments/shared/config"
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/metrics"
 )
 
 // IdemMode says whether a route honours the Idempotency-Key header.
@@ -189,17 +190,18 @@ type outcome struct {
 }
 
 func (s *Server) serve(ctx context.Context, rt Route, ev *events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse) {
+	start := time.Now() // a stopwatch, not the injectable business clock
 	var out outcome
 	defer func() {
 		// A last net for this package's own code; handler panics are caught
 		// closer to the handler so the idempotency claim is released.
 		if v := recover(); v != nil {
 			out = s.failure(&lambdakit.PanicError{Value: v, Stack: debug.Stack()}, ev)
-			resp = s.finish(ctx, rt, ev, out)
+			resp = s.finish(ctx, rt, ev, out, start)
 		}
 	}()
 	out = s.run(ctx, rt, ev)
-	return s.finish(ctx, rt, ev, out)
+	return s.finish(ctx, rt, ev, out, start)
 }
 
 func (s *Server) run(ctx context.Context, rt Route, ev *events.APIGatewayV2HTTPRequest) outcome {
@@ -255,8 +257,9 @@ func (s *Server) failure(err error, ev *events.APIGatewayV2HTTPRequest) outcome 
 	return outcome{status: status, body: body, err: err}
 }
 
-// finish logs the outcome, marks the span and builds the response.
-func (s *Server) finish(ctx context.Context, rt Route, ev *events.APIGatewayV2HTTPRequest, out outcome) events.APIGatewayV2HTTPResponse {
+// finish logs the outcome, marks the span, emits the metrics (see
+// emitMetrics) and builds the response.
+func (s *Server) finish(ctx context.Context, rt Route, ev *events.APIGatewayV2HTTPRequest, out outcome, start time.Time) events.APIGatewayV2HTTPResponse {
 	if out.err != nil && out.body == nil {
 		out = s.failure(out.err, ev)
 	}
@@ -275,12 +278,13 @@ func (s *Server) finish(ctx context.Context, rt Route, ev *events.APIGatewayV2HT
 		// The cause goes to the operator only; never the body (personal data).
 		log.ErrorContext(ctx, "request failed", "code", apperr.CodeOf(out.err), "error", errorText(out.err))
 		span.SetStatus(codes.Error, string(apperr.CodeOf(out.err)))
-		lambdakit.EmitMetric(ctx, "ServerErrors", lambdakit.UnitCount, 1, nil)
+		lambdakit.EmitMetric(ctx, metrics.ServerErrors, lambdakit.UnitCount, 1, nil)
 	case out.err != nil:
 		log.InfoContext(ctx, "request refused", "code", apperr.CodeOf(out.err), "message", apperr.MessageOf(out.err))
 	default:
 		log.InfoContext(ctx, "request completed", "replayed", out.replayed)
 	}
+	emitMetrics(ctx, rt, out, time.Since(start))
 
 	h := map[string]string{
 		"Content-Type":  "application/json",
@@ -290,6 +294,50 @@ func (s *Server) finish(ctx context.Context, rt Route, ev *events.APIGatewayV2HT
 		h[HeaderIdempotentReplayed] = "true"
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: out.status, Headers: h, Body: string(out.body)}
+}
+
+// bookingOperations are the routes whose answers BookingOutcome counts, by
+// Route.Name (stable by contract), with their Operation dimension.
+var bookingOperations = map[string]string{
+	"BookAppointment":       metrics.OperationBook,
+	"RescheduleAppointment": metrics.OperationReschedule,
+	"CancelAppointment":     metrics.OperationCancel,
+}
+
+// emitMetrics emits ApiLatency for every answer (dimensions Route, the route's
+// name, never its path, and StatusClass) and, for the routes of
+// bookingOperations, one BookingOutcome (see bookingOutcome).
+func emitMetrics(ctx context.Context, rt Route, out outcome, took time.Duration) {
+	metrics.EmitAPILatency(ctx, rt.Name, out.status, took)
+	if op, ok := bookingOperations[rt.Name]; ok {
+		if o, counted := bookingOutcome(out); counted {
+			metrics.EmitBookingOutcome(ctx, op, o)
+		}
+	}
+}
+
+// bookingOutcome classifies the answer to a booking, rescheduling or
+// cancellation: success (2xx), conflict (SLOT_UNAVAILABLE, CONFLICT,
+// INVALID_TRANSITION), error (5xx) or validation (every other refusal of the
+// request). An answer that is no outcome of its own is not counted: an
+// idempotent replay or REQUEST_IN_PROGRESS (the original request counts) and
+// an authentication or authorization failure (UNAUTHENTICATED, FORBIDDEN).
+func bookingOutcome(out outcome) (string, bool) {
+	switch {
+	case out.replayed:
+		return "", false
+	case out.status >= 500:
+		return metrics.BookingError, true
+	case out.err == nil:
+		return metrics.BookingSuccess, true
+	}
+	switch apperr.CodeOf(out.err) {
+	case apperr.Unauthenticated, apperr.Forbidden, apperr.RequestInProgress:
+		return "", false
+	case apperr.SlotUnavailable, apperr.Conflict, apperr.InvalidTransition:
+		return metrics.BookingConflict, true
+	}
+	return metrics.BookingValidation, true
 }
 
 // errorText is the operator's view of err, with a panic's stack.
