@@ -94,19 +94,18 @@ func TestBatchWithPoisonRecords(t *testing.T) {
 		t.Error("logs contain the message body")
 	}
 
-	// Metrics: 7 processed, 3 dead-lettered, dimension Consumer.
+	// Metrics: 7 processed, 3 dead-lettered, dimensions Consumer and Outcome.
 	got := map[string]float64{}
 	for _, l := range lines(t, cap.metrics) {
 		if l[DimensionConsumer] != "test" {
 			t.Errorf("metric line without Consumer dimension: %v", l)
 		}
-		for _, m := range []string{MetricProcessed, MetricDuplicate, MetricRetry, MetricDeadLettered} {
-			if v, ok := l[m].(float64); ok {
-				got[m] += v
-			}
+		if v, ok := l[MetricMessages].(float64); ok {
+			o, _ := l[DimensionOutcome].(string)
+			got[o] += v
 		}
 	}
-	if !reflect.DeepEqual(got, map[string]float64{MetricProcessed: 7, MetricDeadLettered: 3}) {
+	if !reflect.DeepEqual(got, map[string]float64{string(OutcomeProcessed): 7, string(OutcomeDeadLettered): 3}) {
 		t.Errorf("metrics = %v", got)
 	}
 }
@@ -205,7 +204,7 @@ func TestDedupeOutcomes(t *testing.T) {
 	if err != nil || len(resp.BatchItemFailures) != 0 || eff.get("e1") != 1 {
 		t.Fatalf("duplicate: %v %v, effects %d", failedIDs(resp), err, eff.get("e1"))
 	}
-	if !strings.Contains(cap.metrics.String(), MetricDuplicate) {
+	if !strings.Contains(cap.metrics.String(), `"Outcome":"duplicate"`) {
 		t.Error("duplicate not counted")
 	}
 

@@ -12,49 +12,40 @@ import (
 
 	"github.com/labchain/appointments/shared/idempotency"
 	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/metrics"
 )
 
 // Outcome is what became of one record. It is the span attribute "outcome"
-// and selects the metric counted.
+// and the Outcome dimension of the metric MessagesProcessed.
 type Outcome string
 
 // The outcomes of a record.
 const (
 	// OutcomeProcessed: the handler ran and succeeded; acknowledged.
-	OutcomeProcessed Outcome = "processed"
+	OutcomeProcessed Outcome = metrics.MessageProcessed
 	// OutcomeDuplicate: the dedupe key was already completed with the same
 	// body; acknowledged without running the handler.
-	OutcomeDuplicate Outcome = "duplicate"
+	OutcomeDuplicate Outcome = metrics.MessageDuplicate
 	// OutcomeRetry: a transient failure (or the key is in progress elsewhere);
 	// reported in batchItemFailures so SQS delivers it again.
-	OutcomeRetry Outcome = "retry"
+	OutcomeRetry Outcome = metrics.MessageRetried
 	// OutcomeDeadLettered: a permanent failure; sent to the dead-letter queue
 	// with failure attributes, then acknowledged.
-	OutcomeDeadLettered Outcome = "dead_lettered"
+	OutcomeDeadLettered Outcome = metrics.MessageDeadLettered
 )
 
-// Metric names, one per outcome, emitted with lambdakit.EmitMetric (unit
-// Count) under the dimension DimensionConsumer=<Options.Name>. Alarm on
-// MetricDeadLettered.
+// The metric of a batch's outcomes: MetricMessages (unit Count) with the
+// dimensions DimensionConsumer=<Options.Name> and DimensionOutcome=<Outcome>,
+// one line per outcome seen in the batch and none for an outcome not seen (so
+// that no data for Outcome=processed means that nothing was processed).
 const (
-	// MetricProcessed counts records whose handler ran and succeeded.
-	MetricProcessed = "MessagesProcessed"
-	// MetricDuplicate counts records acknowledged as duplicates.
-	MetricDuplicate = "MessagesDuplicate"
-	// MetricRetry counts records reported for a retry.
-	MetricRetry = "MessagesRetried"
-	// MetricDeadLettered counts records sent to the dead-letter queue.
-	MetricDeadLettered = "MessagesDeadLettered"
+	// MetricMessages counts the records of a batch per outcome.
+	MetricMessages = metrics.MessagesProcessed
 	// DimensionConsumer is the dimension holding Options.Name.
-	DimensionConsumer = "Consumer"
+	DimensionConsumer = metrics.DimConsumer
+	// DimensionOutcome is the dimension holding the Outcome.
+	DimensionOutcome = metrics.DimOutcome
 )
-
-var metricOf = map[Outcome]string{
-	OutcomeProcessed:    MetricProcessed,
-	OutcomeDuplicate:    MetricDuplicate,
-	OutcomeRetry:        MetricRetry,
-	OutcomeDeadLettered: MetricDeadLettered,
-}
 
 // result is the outcome of one record with what the log line needs.
 type result struct {
@@ -192,8 +183,6 @@ func (c *Consumer[T]) logResult(ctx context.Context, r events.SQSMessage, res re
 // emitMetrics counts the batch's outcomes, one metric line per outcome seen.
 func (c *Consumer[T]) emitMetrics(ctx context.Context, counts map[Outcome]int) {
 	for _, o := range []Outcome{OutcomeProcessed, OutcomeDuplicate, OutcomeRetry, OutcomeDeadLettered} {
-		if n := counts[o]; n > 0 {
-			lambdakit.EmitMetric(ctx, metricOf[o], lambdakit.UnitCount, float64(n), map[string]string{DimensionConsumer: c.opts.Name})
-		}
+		metrics.EmitMessages(ctx, c.opts.Name, string(o), counts[o])
 	}
 }

@@ -78,7 +78,7 @@ func TestRecordSpans(t *testing.T) {
 
 	want := map[string]map[string]string{
 		"m1": {"messaging.system": "aws_sqs", "outcome": "processed", "messaging.destination.name": "bookings"},
-		"m2": {"messaging.system": "aws_sqs", "outcome": "retry"},
+		"m2": {"messaging.system": "aws_sqs", "outcome": "retried"},
 		"m3": {"outcome": "processed"},
 	}
 	for id, attrs := range want {
