@@ -18,6 +18,7 @@ import (
 	"github.com/labchain/appointments/shared/httpapi"
 	"github.com/labchain/appointments/shared/lambdakit"
 	"github.com/labchain/appointments/shared/messages"
+	"github.com/labchain/appointments/shared/metrics"
 	"github.com/labchain/appointments/shared/sqsx"
 )
 
@@ -61,14 +62,40 @@ func CheckupBooking(rt *lambdakit.Runtime) *consumer.Consumer[app.CheckupWork] {
 	return NewCheckupBookingConsumer(store, sqsx.NewDLQ(sqs.NewFromConfig(rt.AWS), rt.Config.DeadLetterQueueURL), time.Now)
 }
 
-// NewCheckupBookingConsumer is CheckupBooking over explicit dependencies.
+// NewCheckupBookingConsumer is CheckupBooking over explicit dependencies. It
+// counts each participant it settles in the metric CheckupParticipantOutcome:
+// placed or unplaced when the outcome is recorded, failed when a work item
+// fails permanently (see docs/metrics.md).
 func NewCheckupBookingConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, now func() time.Time) *consumer.Consumer[app.CheckupWork] {
-	chk := app.NewCheckup(app.New(store, now), store, nil)
+	chk := app.NewCheckup(app.New(store, now), settleMetrics{store}, nil)
 	return consumer.New(consumer.Options{
 		Name: checkupBookingConsumer, Store: store, DeadLetters: dl, Concurrency: 2, Now: now,
 	}, func(ctx context.Context, w app.CheckupWork, _ consumer.Meta) error {
-		return CheckupFailure(chk.PlaceParticipant(ctx, w))
+		err := CheckupFailure(chk.PlaceParticipant(ctx, w))
+		if consumer.IsPermanent(err) {
+			metrics.EmitCheckupParticipant(ctx, metrics.ParticipantFailed, "")
+		}
+		return err
 	})
+}
+
+// settleMetrics is a CampaignStore that counts each participant settled: the
+// one place that knows a placement's outcome, which PlaceParticipant does not
+// return. A settlement refused (CONFLICT: settled meanwhile) is not counted.
+type settleMetrics struct{ app.CampaignStore }
+
+// SettleParticipant records p's outcome and counts it.
+func (s settleMetrics) SettleParticipant(ctx context.Context, campaignID string, p app.CampaignParticipant) error {
+	if err := s.CampaignStore.SettleParticipant(ctx, campaignID, p); err != nil {
+		return err
+	}
+	switch p.Status {
+	case app.ParticipantPlaced:
+		metrics.EmitCheckupParticipant(ctx, metrics.ParticipantPlaced, "")
+	case app.ParticipantUnplaced:
+		metrics.EmitCheckupParticipant(ctx, metrics.ParticipantUnplaced, string(p.Reason))
+	}
+	return nil
 }
 
 // CheckupReports returns the campaign reports over the function's table and
