@@ -18,6 +18,14 @@
 // with Platform.RunSchedule or POST /_local/schedules/{id}/run). Invoke runs
 // one function once with an event file.
 //
+// Patient messages stay local: Start runs Mailpit (infra/mailpit), whose SMTP
+// server receives the functions' email (web UI and API at
+// Platform.MailpitURL), and the gateway serves a message sink for SMS and
+// push (POST/GET/DELETE /_local/messages, with fault injection at
+// /_local/faults; Platform.Messages, Platform.InjectFault). The template
+// parameters EmailProvider, SmtpEndpoint, SmsProvider, PushProvider and
+// MessageSinkUrl point the functions at them.
+//
 // End-to-end tests use it like this:
 //
 //	p, err := localdev.Start(ctx, localdev.Options{Seed: true})

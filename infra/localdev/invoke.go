@@ -44,7 +44,9 @@ func (r *InvokeResult) Failed() bool { return r.FunctionError || r.TimedOut }
 // (0: a free port) with the template's tables, and likewise
 // Options.SQSEndpoint or its own SQS emulator with the template's queues
 // (when it has any), runs the bootstrap under one
-// aws-lambda-rie with the function's template environment, posts the event to
+// aws-lambda-rie with the function's template environment (its emails and
+// SMS go to the Mailpit and message sink of a running `localdev up`, on
+// DefaultSMTPPort and DefaultPort), posts the event to
 // the Invoke API and stops everything it started. A failing function is not an
 // error: see InvokeResult.Failed.
 func Invoke(ctx context.Context, opts Options, name string, event []byte) (*InvokeResult, error) {
@@ -56,7 +58,7 @@ func Invoke(ctx context.Context, opts Options, name string, event []byte) (*Invo
 		return nil, err
 	}
 	issuer := fmt.Sprintf("http://127.0.0.1:%d%s", DefaultPort, localPrefix)
-	a, err := loadApp(o.Template, platformParams(o.Params, issuer))
+	a, err := loadApp(o.Template, platformParams(o.Params, issuer, defaultMessagingParams()))
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,8 @@ const localPrefix = "/_local"
 //	GET  /_local/queues                             queue logical id → URL
 //	GET  /_local/schedules                          the schedules and their next fire time
 //	POST /_local/schedules/{id}/run                 fire a schedule now: the function's response
+//	POST|GET|DELETE /_local/messages                the message sink (sink.go)
+//	POST|GET|DELETE /_local/faults                  the sink's fault injection
 func (g *gateway) serveLocal(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, localPrefix)
 	if g.extra != nil && g.extra.serveLocalExtra(w, r, path) {

@@ -45,7 +45,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// requireTools skips in -short mode and fails when the emulators are missing.
+// requireTools skips in -short mode and fails when the emulators or Mailpit
+// are missing.
 func requireTools(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
@@ -63,6 +64,9 @@ func requireTools(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(o.SQSDir, "node_modules", "local-aws-sqs")); err != nil {
 		t.Fatalf("the SQS emulator is missing in %s: run `make tools`", o.SQSDir)
+	}
+	if err := o.checkMailpit(); err != nil {
+		t.Fatal(err)
 	}
 }
 

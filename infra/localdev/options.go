@@ -83,6 +83,12 @@ type Options struct {
 	RIE string
 	// DynamoDir holds DynamoDBLocal.jar; default <repo>/.local/dynamodb.
 	DynamoDir string
+	// MailpitBin is the mailpit binary; default <repo>/.local/bin/mailpit.
+	MailpitBin string
+	// MailpitSMTPPort and MailpitPort are Mailpit's SMTP and web UI/API
+	// ports; 0 means DefaultSMTPPort and DefaultMailpitPort when Port is set
+	// (`localdev up`) and free ports when Port is 0 (tests).
+	MailpitSMTPPort, MailpitPort int
 	// Log receives progress lines and one line per API request; default
 	// os.Stderr.
 	Log io.Writer
@@ -134,6 +140,9 @@ func (o Options) resolve() (*resolved, error) {
 	}
 	if r.SQSDir == "" {
 		r.SQSDir = filepath.Join(repo, ".local", "sqs")
+	}
+	if r.MailpitBin == "" {
+		r.MailpitBin = filepath.Join(repo, ".local", "bin", "mailpit")
 	}
 	if r.MaxConcurrency <= 0 {
 		r.MaxConcurrency = DefaultMaxConcurrency

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/labchain/appointments/infra/dynamolocal"
+	"github.com/labchain/appointments/infra/mailpit"
 	"github.com/labchain/appointments/infra/samtemplate"
 	"github.com/labchain/appointments/infra/sqslocal"
 )
@@ -44,6 +45,8 @@ type Platform struct {
 	sources   *eventSources
 	scheduler *scheduler
 	functions map[string]*function // by logical id
+	mailpit   *mailpit.Server      // email (mail.go)
+	sink      *messageSink         // SMS and push (sink.go)
 
 	// Background work (pollers, schedule timers) stops with bgCancel.
 	bgCancel context.CancelFunc
@@ -61,9 +64,11 @@ type Platform struct {
 // (local name = logical id), starts the SQS emulator and creates every queue
 // (name = logical id, dead-letter queues first), builds every function into
 // <BuildDir>/<name>/bootstrap with one `go build`, and serves the template's
-// routes on Options.Port. It then starts the SQS and DynamoDB stream event
-// source mappings (unless Options.NoEventSources) and the schedule timers
-// (unless Options.NoSchedules). Emulator processes start lazily, on a
+// routes on Options.Port, with the message sink under /_local/messages; it
+// runs Mailpit for the functions' email first (see MailpitURL), since the
+// template parameters name its port. It then starts the SQS and DynamoDB
+// stream event source mappings (unless Options.NoEventSources) and the
+// schedule timers (unless Options.NoSchedules). Emulator processes start lazily, on a
 // function's first invocation. With Options.Seed it then creates the demo
 // data through the API. On error everything started so far is stopped. Close
 // stops it all.
@@ -75,7 +80,10 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 	if err := o.checkRIE(); err != nil {
 		return nil, err
 	}
-	p := &Platform{opts: o, functions: map[string]*function{}}
+	if err := o.checkMailpit(); err != nil {
+		return nil, err
+	}
+	p := &Platform{opts: o, functions: map[string]*function{}, sink: newMessageSink(time.Now)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -89,8 +97,12 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 	}
 	p.url = "http://" + p.listener.Addr().String()
 	issuer := p.url + localPrefix
+	// Mailpit first: the template parameters name its SMTP port.
+	if err := p.startMailpit(ctx); err != nil {
+		return nil, err
+	}
 
-	p.app, err = loadApp(o.Template, platformParams(o.Params, issuer))
+	p.app, err = loadApp(o.Template, platformParams(o.Params, issuer, messagingParams(p.SMTPEndpoint(), p.MessageSinkURL())))
 	if err != nil {
 		return nil, err
 	}
@@ -332,8 +344,8 @@ func (p *Platform) SeedDemo(ctx context.Context) (*SeedResult, error) {
 }
 
 // Close stops the event sources, the API, every emulator and function
-// process, the SQS emulator and DynamoDB Local. It is safe to call more than
-// once.
+// process, the SQS emulator, DynamoDB Local and Mailpit. It is safe to call
+// more than once.
 func (p *Platform) Close() error {
 	p.closeOnce.Do(func() {
 		if p.bgCancel != nil {
@@ -362,6 +374,9 @@ func (p *Platform) Close() error {
 		}
 		if p.dynamo != nil {
 			p.dynamo.Stop()
+		}
+		if p.mailpit != nil {
+			p.mailpit.Close()
 		}
 	})
 	return p.closeErr

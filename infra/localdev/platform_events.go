@@ -215,7 +215,8 @@ func (p *Platform) RunSchedule(ctx context.Context, id string, now time.Time) (*
 	return p.scheduler.fire(ctx, src, now)
 }
 
-// serveLocalExtra serves /_local/queues and /_local/schedules[/{id}/run].
+// serveLocalExtra serves /_local/queues, /_local/schedules[/{id}/run] and
+// the message sink's /_local/messages and /_local/faults.
 func (p *Platform) serveLocalExtra(w http.ResponseWriter, r *http.Request, path string) bool {
 	switch {
 	case path == "/queues":
@@ -260,7 +261,7 @@ func (p *Platform) serveLocalExtra(w http.ResponseWriter, r *http.Request, path 
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(res.Payload)
 	default:
-		return false
+		return p.sink.serve(w, r, path)
 	}
 	return true
 }

@@ -169,7 +169,8 @@ func (c *seedClient) call(ctx context.Context, method, path string, body any, wa
 
 // Examples returns the demo data's ids and ready-to-paste curl commands for
 // the API at baseURL: a token, availability for the coming week, a booking
-// with an Idempotency-Key, and the patient's appointments.
+// with an Idempotency-Key, the patient's appointments, the messages of the
+// local sink and a sink fault.
 func (s *SeedResult) Examples(baseURL string) string {
 	now := time.Now().In(demoZone)
 	from := now.AddDate(0, 0, 1)
@@ -199,5 +200,7 @@ func (s *SeedResult) Examples(baseURL string) string {
 	fmt.Fprintf(&b, "  curl -s \"$API/v1/appointments?patientId=p-1001\" -H \"Authorization: Bearer $TOKEN\"\n")
 	fmt.Fprintf(&b, "  STAFF=$(curl -s -XPOST $API/_local/token -d '{\"role\":\"staff\",\"branchIds\":[\"'$BRANCH'\"]}' | cut -d'\"' -f4)\n")
 	fmt.Fprintf(&b, "  curl -s \"$API/v1/appointments?branchId=$BRANCH&date=%s\" -H \"Authorization: Bearer $STAFF\"\n", day.Format("2006-01-02"))
+	fmt.Fprintf(&b, "  curl -s \"$API/_local/messages?channel=sms\"      # the SMS and push messages sent (the local sink); emails: the Mailpit web UI\n")
+	fmt.Fprintf(&b, "  curl -s -XPOST $API/_local/faults -d '{\"channel\":\"sms\",\"status\":503,\"count\":3}'   # the next 3 SMS fail with 503\n")
 	return b.String()
 }

@@ -296,9 +296,16 @@ func envList(m map[string]string) []string {
 	return out
 }
 
-// params returns the parameter overrides the platform runs with.
-func platformParams(user map[string]string, issuer string) map[string]string {
+// platformParams returns the parameter overrides the platform runs with:
+// Environment, JwtIssuer, then each of extra (e.g. messagingParams), then
+// the user's, which win.
+func platformParams(user map[string]string, issuer string, extra ...map[string]string) map[string]string {
 	p := map[string]string{"Environment": Environment, "JwtIssuer": issuer}
+	for _, e := range extra {
+		for k, v := range e {
+			p[k] = v
+		}
+	}
 	for k, v := range user {
 		p[k] = v
 	}
