@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/labchain/appointments/infra/proc"
@@ -129,8 +130,13 @@ func start(ctx context.Context, bin string, smtpPort, httpPort int, opts Options
 		}
 		l.Close()
 	}
-	dir, err := os.MkdirTemp("", "mailpit-")
+	removeStaleDirs()
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
+		return nil, fmt.Errorf("mailpit: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("mailpit: %w", err)
 	}
 	args := []string{
@@ -170,6 +176,33 @@ func start(ctx context.Context, bin string, smtpPort, httpPort int, opts Options
 		return nil, fmt.Errorf("mailpit: %w (%s %s)\n--- output tail ---\n%s", err, bin, strings.Join(args, " "), tail.String())
 	}
 	return s, nil
+}
+
+// Each Mailpit's database lives in <temp>/mailpit-*, with the pid of the
+// process that started it in the file "owner".
+const (
+	dirPrefix = "mailpit-"
+	ownerFile = "owner"
+)
+
+// removeStaleDirs removes the database folders of Mailpits whose owner no
+// longer exists: a killed owner cannot remove its own (its Mailpit dies with
+// it), so the next Start does.
+func removeStaleDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue // not ours, or being created
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 // environ is this process's environment without Mailpit's MP_* settings.

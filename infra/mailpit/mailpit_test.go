@@ -6,7 +6,9 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -109,6 +111,37 @@ func TestCloseLeavesNothing(t *testing.T) {
 		t.Error("the API still answers after Close")
 	}
 	s.Close() // twice is fine
+}
+
+// TestStaleDirsRemoved: the folder of a Mailpit whose owner was killed (and
+// could not remove it) goes at the next Start; a live owner's stays.
+func TestStaleDirsRemoved(t *testing.T) {
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := os.MkdirTemp("", dirPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(stale)
+	live, err := os.MkdirTemp("", dirPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(live)
+	for dir, pid := range map[string]int{stale: dead.Process.Pid, live: os.Getpid()} {
+		if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ForTest(t, Options{})
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the folder of a dead owner is still there: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("the folder of a live owner was removed: %v", err)
+	}
 }
 
 func TestFixedPorts(t *testing.T) {
