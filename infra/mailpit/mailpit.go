@@ -4,7 +4,8 @@
 // UI to read them and a JSON API (Client) to check them from tests.
 //
 // Mailpit runs on 127.0.0.1 only, with a database in a temporary folder that
-// Close removes, without its update check and without reverse DNS lookups
+// Close removes (or the next Start, when the process that started it was
+// killed), without its update check and without reverse DNS lookups
 // of SMTP clients; MP_* variables of the environment (Mailpit's own
 // configuration) are not passed on, so a developer's settings cannot change
 // what tests see.
