@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 
@@ -29,8 +30,16 @@ type request struct {
 }
 
 func handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded { // a body sent without a JSON content type
+		b, err := base64.StdEncoding.DecodeString(ev.Body)
+		if err != nil {
+			return answer(400, map[string]any{"error": err.Error()}), nil
+		}
+		body = b
+	}
 	var req request
-	if err := json.Unmarshal([]byte(ev.Body), &req); err != nil {
+	if err := json.Unmarshal(body, &req); err != nil {
 		return answer(400, map[string]any{"error": err.Error()}), nil
 	}
 	cfg, err := providers.ConfigFromEnv(os.Getenv)
