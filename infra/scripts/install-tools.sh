@@ -52,4 +52,7 @@ if [ ! -x "$local_dir/bin/mailpit" ] ||
   say "building mailpit $mailpit_version (Go module proxy, about a minute)"
   GOBIN="$local_dir/bin" go install "github.com/axllent/mailpit@$mailpit_version"
 fi
+
+# Jaeger: the local OTLP collector and trace store (infra/jaegerlocal); slow the first time.
+bash "$root/infra/scripts/install-jaeger.sh"
 say "tools ready in $local_dir"
