@@ -106,7 +106,20 @@ var policy = map[string]expect{
 
 	// Staff of the campaign's branch and admins; 404 for everyone else.
 	"GET /v1/checkup-campaigns/{campaignId}": {anonymous: unauth, patientOwner: notFound, patientOther: notFound, staffOwn: ok, staffOther: notFound, adminRole: ok},
+
+	// The delivery log: whoever may see the visit.
+	"GET /v1/appointments/{id}/notifications": visitParties,
+	// A patient's own notification settings: that patient only; another
+	// patient learns nothing (404); staff and admins may not choose a
+	// patient's channels (403).
+	"GET /v1/patients/{patientId}/notification-preferences": patientSelf,
+	"PUT /v1/patients/{patientId}/notification-preferences": patientSelf,
+	"PUT /v1/patients/{patientId}/devices/{token}":          patientSelf,
+	"DELETE /v1/patients/{patientId}/devices/{token}":       patientSelf,
 }
+
+// patientSelf: routes under /v1/patients/{patientId} of patient A.
+var patientSelf = expect{anonymous: unauth, patientOwner: ok, patientOther: notFound, staffOwn: denied, staffOther: denied, adminRole: denied}
 
 // patientListPolicy is GET /v1/appointments?patientId=<owner>: the patient
 // and anyone who may see the patient's visits (staff get only those at their
@@ -130,6 +143,7 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 type useCases struct {
 	*app.Service
 	*app.Checkup
+	*app.Notifications
 }
 
 type dropWork struct{}
@@ -172,7 +186,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{
 		svc: svc, clock: clk,
 		srv:    httpapi.NewServer(store, clk.Now, config.Config{MaxBodyBytes: config.DefaultMaxBodyBytes, IdempotencyTTL: 24 * time.Hour}),
-		routes: httpapi.Routes(useCases{svc, app.NewCheckup(svc, store, dropWork{})}),
+		routes: httpapi.Routes(useCases{svc, app.NewCheckup(svc, store, dropWork{}), app.NewNotifications(svc, store)}),
 		events: loadEvents(t),
 	}
 	ctx := context.Background()
@@ -277,6 +291,7 @@ func (e *env) freshVisit(t testing.TB) request {
 func builders(e *env) map[string]func(t testing.TB) request {
 	branch := func(t testing.TB) request { return request{path: map[string]string{"branchId": e.branchX.ID}} }
 	visitA := func(t testing.TB) request { return request{path: map[string]string{"id": e.apptA.ID}} }
+	patient := func(t testing.TB) request { return request{path: map[string]string{"patientId": patientA}} }
 	return map[string]func(t testing.TB) request{
 		"GET /v1/health": func(testing.TB) request { return request{} },
 		"POST /v1/branches": func(testing.TB) request {
@@ -343,6 +358,24 @@ func builders(e *env) map[string]func(t testing.TB) request {
 		},
 		"GET /v1/checkup-campaigns/{campaignId}": func(testing.TB) request {
 			return request{path: map[string]string{"campaignId": e.campaign}}
+		},
+		"GET /v1/appointments/{id}/notifications":               visitA,
+		"GET /v1/patients/{patientId}/notification-preferences": patient,
+		"PUT /v1/patients/{patientId}/notification-preferences": func(t testing.TB) request {
+			r := patient(t)
+			r.body = `{"sms":true,"email":false,"push":true}`
+			return r
+		},
+		"PUT /v1/patients/{patientId}/devices/{token}": func(t testing.TB) request {
+			r := patient(t)
+			r.path["token"] = "fcm-token-0123456789abcdef%3AAPA91b"
+			r.body = `{"platform":"fcm"}`
+			return r
+		},
+		"DELETE /v1/patients/{patientId}/devices/{token}": func(t testing.TB) request {
+			r := patient(t)
+			r.path["token"] = "fcm-token-0123456789abcdef%3AAPA91b"
+			return r
 		},
 	}
 }
@@ -530,7 +563,7 @@ func TestListByPatientMatrix(t *testing.T) {
 // unknown ids answer as hidden ones do (404), so ids cannot be probed.
 func TestObjectLevelOtherBranch(t *testing.T) {
 	e := newEnv(t)
-	for _, key := range []string{"GET /v1/appointments/{id}", "GET /v1/appointments/{id}/history"} {
+	for _, key := range []string{"GET /v1/appointments/{id}", "GET /v1/appointments/{id}/history", "GET /v1/appointments/{id}/notifications"} {
 		for _, r := range []role{patientOther, staffOther} {
 			for _, id := range []string{e.apptA.ID, "apt_doesnotexist", "../" + e.apptA.ID} {
 				resp := e.call(t, key, r, request{path: map[string]string{"id": id}})

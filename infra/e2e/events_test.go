@@ -66,8 +66,10 @@ func collect(t *testing.T, c *sqs.Client, url, subject string, d time.Duration) 
 }
 
 // TestBookingPublishesItsEventOnce: a booking → exactly one appointment.booked
-// message on the notifications queue (and on the outbound appointment-events
-// queue), carrying the appointment exactly as committed.
+// message on the outbound appointment-events queue, carrying the appointment
+// exactly as committed. (The notifications queue gets the same publication,
+// but its consumer runs here: notifications_test.go shows that job's effect,
+// exactly one message per channel.)
 func TestBookingPublishesItsEventOnce(t *testing.T) {
 	start(t)
 	s := newBranch(t)
@@ -79,7 +81,7 @@ func TestBookingPublishesItsEventOnce(t *testing.T) {
 	a.expect(200, "GET", "/v1/appointments/{id}", "/v1/appointments/"+booked.ID, nil).decode(t, &committed)
 
 	c := sqsClient(platform.SQSEndpoint())
-	for _, q := range []string{"NotificationsQueue", "AppointmentEventsQueue"} {
+	for _, q := range []string{"AppointmentEventsQueue"} {
 		msgs := collect(t, c, platform.QueueURL(q), booked.ID, 8*time.Second)
 		if len(msgs) != 1 {
 			t.Fatalf("%s: %d messages for the booking, want exactly 1: %+v", q, len(msgs), msgs)
@@ -98,7 +100,7 @@ func TestBookingPublishesItsEventOnce(t *testing.T) {
 
 	// A cancellation is published too, after the booking.
 	a.expect(200, "POST", "/v1/appointments/{id}/cancel", "/v1/appointments/"+booked.ID+"/cancel", map[string]any{"reason": "changed plans"})
-	msgs := collect(t, c, platform.QueueURL("NotificationsQueue"), booked.ID, 6*time.Second)
+	msgs := collect(t, c, platform.QueueURL("AppointmentEventsQueue"), booked.ID, 6*time.Second)
 	if len(msgs) != 1 || msgs[0].Type != "appointment.cancelled" || msgs[0].Data["status"] != "cancelled" {
 		t.Fatalf("after cancel: %+v", msgs)
 	}

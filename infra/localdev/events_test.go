@@ -107,9 +107,20 @@ var eventSamples = map[string]eventSample{
 		body: `{"reason":"Samples sent to the lab"}`},
 	"no-show-appointment": {method: "POST", path: "/v1/appointments/" + sampleAppt + "/no-show", headers: jsonBody, token: staff(),
 		body: `{"reason":"Did not arrive within 30 minutes of the start"}`},
-	"appointment-history":  {method: "GET", path: "/v1/appointments/" + sampleAppt + "/history", token: staff()},
-	"get-checkup-campaign": {method: "GET", path: "/v1/checkup-campaigns/siam-steel-2026-annual", token: staff()},
+	"appointment-history":            {method: "GET", path: "/v1/appointments/" + sampleAppt + "/history", token: staff()},
+	"get-checkup-campaign":           {method: "GET", path: "/v1/checkup-campaigns/siam-steel-2026-annual", token: staff()},
+	"list-appointment-notifications": {method: "GET", path: "/v1/appointments/" + sampleAppt + "/notifications", token: patient()},
+	"get-notification-preferences":   {method: "GET", path: "/v1/patients/" + samplePatient + "/notification-preferences", token: patient()},
+	"put-notification-preferences": {method: "PUT", path: "/v1/patients/" + samplePatient + "/notification-preferences", headers: jsonBody, token: patient(),
+		body: `{"sms":true,"email":false,"push":true}`},
+	"register-device": {method: "PUT", path: "/v1/patients/" + samplePatient + "/devices/" + sampleDeviceToken, headers: jsonBody, token: patient(),
+		body: `{"platform":"fcm"}`},
+	"unregister-device": {method: "DELETE", path: "/v1/patients/" + samplePatient + "/devices/" + sampleDeviceToken, token: patient()},
 }
+
+// sampleDeviceToken is an FCM-shaped registration token, percent-encoded as
+// a path segment.
+const sampleDeviceToken = "cK3v9QxTRmS2fL0pWn8e4Z%3AAPA91bH7x2Lq9Wk4Rz1Vt6Ys3Np8Mc5Jd0Fg"
 
 // sampleEvent builds the event the gateway sends for a sample request.
 func sampleEvent(t *testing.T, rt *router, r route, s eventSample) []byte {

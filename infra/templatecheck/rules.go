@@ -214,6 +214,27 @@ func CheckPolicies(tpl *samtemplate.Template) []error {
 					} else if !polledQueues[q[0]] && !usedQueues[q[0]] {
 						bad("may poll %s but neither consumes nor names it", q[0])
 					}
+				case "Statement":
+					// An inline statement only for the patient-message senders,
+					// and only with the reviewed send actions.
+					if _, sends := f.Env["EMAIL_PROVIDER"]; !sends {
+						bad("an inline Statement is reviewed only for the notification senders (EMAIL_PROVIDER)")
+					}
+					for _, st := range list(args) {
+						sm := samtemplate.Map(st)
+						if samtemplate.Str(sm["Effect"]) != "Allow" {
+							bad("inline statement: only Allow statements are reviewed")
+						}
+						acts := list(sm["Action"])
+						if len(acts) == 0 {
+							bad("inline statement: Action must be a list")
+						}
+						for _, a := range acts {
+							if !senderActions[samtemplate.Str(a)] {
+								bad("inline statement: action %v is not a reviewed send action", a)
+							}
+						}
+					}
 				default:
 					bad("policy %s is not on the reviewed list; add a rule for it here", name)
 				}
@@ -230,6 +251,11 @@ func CheckPolicies(tpl *samtemplate.Template) []error {
 	}
 	return errs
 }
+
+// senderActions are the provider calls the notification senders make:
+// SES v2 SendEmail, SNS Publish (SMS to a number has no resource ARN, so it
+// is granted on "*") and CreatePlatformEndpoint for push devices.
+var senderActions = map[string]bool{"ses:SendEmail": true, "sns:Publish": true, "sns:CreatePlatformEndpoint": true}
 
 func alarmsTopic(p map[string]any) bool {
 	for _, a := range list(p["AlarmActions"]) {

@@ -33,10 +33,19 @@ Resources:
         - DynamoDBReadPolicy: {TableName: !Ref Table}
         - SQSSendMessagePolicy: {QueueName: !GetAtt JobsQueue.QueueName}
         - AdministratorAccess: {}
+        - Statement: [{Effect: Allow, Action: [sns:Publish], Resource: "*"}]
       Events:
         Jobs: {Type: SQS, Properties: {Queue: !GetAtt JobsQueue.Arn, BatchSize: 10}}
         Dead: {Type: SQS, Properties: {Queue: !GetAtt JobsDLQ.Arn, BatchSize: 10, FunctionResponseTypes: [ReportBatchItemFailures], ScalingConfig: {MaximumConcurrency: 2}}}
         Stream: {Type: DynamoDB, Properties: {Stream: !GetAtt Table.StreamArn}}
+  SenderFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment: {Variables: {EMAIL_PROVIDER: ses}}
+      Policies:
+        - Statement:
+            - {Effect: Allow, Action: [ses:SendEmail, sns:DeleteTopic], Resource: "*"}
+            - {Effect: Deny, Action: [sns:Publish], Resource: "*"}
 `
 
 func TestRulesCatchEveryBreak(t *testing.T) {
@@ -72,6 +81,9 @@ func TestRulesCatchEveryBreak(t *testing.T) {
 		"WorkerFunction: names queue LonelyQueue in its environment but has no SQSSendMessagePolicy",
 		"WorkerFunction: no AutoPublishAlias",
 		"WorkerFunction: DeploymentPreference with rollback Alarms required",
+		"WorkerFunction: an inline Statement is reviewed only for the notification senders",
+		"SenderFunction: inline statement: action sns:DeleteTopic is not a reviewed send action",
+		"SenderFunction: inline statement: only Allow statements are reviewed",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("no error %q; got:\n%s", want, text)

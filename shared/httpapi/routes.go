@@ -83,6 +83,9 @@ func Routes(svc UseCases) map[string]Route {
 		CheckIn(svc), Complete(svc), NoShow(svc),
 		AppointmentHistory(svc),
 		GetCheckupCampaign(checkupReportsOf(svc)),
+		GetNotificationPreferences(notificationsOf(svc)), PutNotificationPreferences(notificationsOf(svc)),
+		RegisterDevice(notificationsOf(svc)), UnregisterDevice(notificationsOf(svc)),
+		ListAppointmentNotifications(notificationsOf(svc)),
 	}
 	m := make(map[string]Route, len(list))
 	for _, r := range list {
@@ -136,6 +139,7 @@ type CreateBranchRequest struct {
 	Name        string `json:"name"`
 	TimeZone    string `json:"timeZone"`
 	SlotMinutes int    `json:"slotMinutes"`
+	Address     string `json:"address"`
 }
 
 // CreateBranch is POST /v1/branches → 201 with the branch.
@@ -148,7 +152,7 @@ func CreateBranch(svc UseCases) Route {
 			if err := r.Decode(&in); err != nil {
 				return nil, err
 			}
-			return svc.CreateBranch(ctx, r.Actor, domain.Branch{Name: in.Name, TimeZone: in.TimeZone, SlotMinutes: in.SlotMinutes})
+			return svc.CreateBranch(ctx, r.Actor, domain.Branch{Name: in.Name, TimeZone: in.TimeZone, SlotMinutes: in.SlotMinutes, Address: in.Address})
 		},
 	}
 }

@@ -115,6 +115,9 @@ func TestRegistry(t *testing.T) {
 		"POST /v1/appointments/{id}/check-in", "POST /v1/appointments/{id}/complete",
 		"POST /v1/appointments/{id}/no-show", "GET /v1/appointments/{id}/history",
 		"GET /v1/checkup-campaigns/{campaignId}",
+		"GET /v1/appointments/{id}/notifications",
+		"GET /v1/patients/{patientId}/notification-preferences", "PUT /v1/patients/{patientId}/notification-preferences",
+		"PUT /v1/patients/{patientId}/devices/{token}", "DELETE /v1/patients/{patientId}/devices/{token}",
 	}
 	var got []string
 	names := map[string]bool{}
@@ -134,7 +137,7 @@ func TestRegistry(t *testing.T) {
 		switch {
 		case r.Name == "BookAppointment":
 			wantIdem = IdemRequired
-		case r.Method == "GET" || r.Method == "PUT" || r.Method == "PATCH":
+		case r.Method == "GET" || r.Method == "PUT" || r.Method == "PATCH" || r.Method == "DELETE":
 			wantIdem = IdemNone
 		}
 		if r.Idempotency != wantIdem {
@@ -142,7 +145,9 @@ func TestRegistry(t *testing.T) {
 		}
 		// Every path parameter the route reads is in its path template.
 		for _, p := range regexp.MustCompile(`\{(\w+)\}`).FindAllStringSubmatch(r.Path, -1) {
-			if p[1] != "branchId" && p[1] != "resourceId" && p[1] != "id" && p[1] != "campaignId" {
+			switch p[1] {
+			case "branchId", "resourceId", "id", "campaignId", "patientId", "token":
+			default:
 				t.Errorf("%s: unexpected path parameter %s", r.Name, p[1])
 			}
 		}

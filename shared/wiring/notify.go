@@ -1,0 +1,108 @@
+package wiring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/labchain/appointments/shared/app"
+	"github.com/labchain/appointments/shared/consumer"
+	"github.com/labchain/appointments/shared/dynamo"
+	"github.com/labchain/appointments/shared/httpapi"
+	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/metrics"
+	"github.com/labchain/appointments/shared/notify"
+	"github.com/labchain/appointments/shared/notify/providers"
+	"github.com/labchain/appointments/shared/sqsx"
+)
+
+// notificationConsumer names the notification consumer (it scopes the
+// dedupe records: never rename it).
+const notificationConsumer = "notifications"
+
+// Notifications returns the patient-communication use cases (preferences,
+// devices, delivery log) over the function's table and the HTTP server.
+func Notifications(rt *lambdakit.Runtime) (*app.Notifications, *httpapi.Server) {
+	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	svc := app.New(store, time.Now)
+	return app.NewNotifications(svc, store), httpapi.NewServer(store, time.Now, rt.Config)
+}
+
+// NotificationConsumer returns the consumer of NotificationsQueue with the
+// senders the environment selects (providers.ConfigFromEnv: SES and SNS in
+// AWS, Mailpit and the local sink on the local platform) and
+// NOTIFY_MAX_ATTEMPTS attempts per message. A bad configuration fails the
+// cold start. Pass config.Config.RequireTable and RequireDeadLetterQueue to
+// lambdakit.MustInit.
+func NotificationConsumer(rt *lambdakit.Runtime) *consumer.Consumer[notify.Job] {
+	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	dlq := sqsx.NewDLQ(sqs.NewFromConfig(rt.AWS), rt.Config.DeadLetterQueueURL)
+	pcfg, err := providers.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		coldStartFailed(rt, err)
+	}
+	senders, err := providers.Senders(pcfg, rt.AWS)
+	if err != nil {
+		coldStartFailed(rt, err)
+	}
+	opts, err := NotifyOptionsFromEnv(os.Getenv)
+	if err != nil {
+		coldStartFailed(rt, err)
+	}
+	return NewNotificationConsumer(store, dlq, senders, opts)
+}
+
+// NotifyOptionsFromEnv reads NOTIFY_MAX_ATTEMPTS (1..10, default
+// notify.DefaultMaxAttempts) and NOTIFY_BASE_BACKOFF_MS (10..10000, default
+// notify.DefaultBaseBackoff), and sets the metrics observer.
+func NotifyOptionsFromEnv(getenv func(string) string) (notify.Options, error) {
+	opts := notify.Options{Observe: ObserveDelivery}
+	var errs []error
+	if v := getenv("NOTIFY_MAX_ATTEMPTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10 {
+			errs = append(errs, fmt.Errorf("NOTIFY_MAX_ATTEMPTS=%q: must be a whole number from 1 to 10", v))
+		}
+		opts.MaxAttempts = n
+	}
+	if v := getenv("NOTIFY_BASE_BACKOFF_MS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 10 || n > 10000 {
+			errs = append(errs, fmt.Errorf("NOTIFY_BASE_BACKOFF_MS=%q: must be a whole number from 10 to 10000", v))
+		}
+		opts.BaseBackoff = time.Duration(n) * time.Millisecond
+	}
+	return opts, errors.Join(errs...)
+}
+
+// NewNotificationConsumer builds the notification consumer: each job,
+// deduplicated by event id, is dispatched on every channel. A job for an
+// unknown appointment is dead-lettered at once; a delivery in flight
+// elsewhere and store errors are retried.
+func NewNotificationConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, senders map[notify.Channel]notify.Sender, opts notify.Options) *consumer.Consumer[notify.Job] {
+	d := notify.NewDispatcher(store, senders, opts)
+	return consumer.New(consumer.Options{
+		Name: notificationConsumer, Store: store, DeadLetters: dl, Concurrency: 5, Now: opts.Now,
+	}, func(ctx context.Context, j notify.Job, _ consumer.Meta) error {
+		_, err := d.Dispatch(ctx, j)
+		if errors.Is(err, notify.ErrUnknownAppointment) {
+			return consumer.Permanent(err)
+		}
+		return err
+	})
+}
+
+// ObserveDelivery logs a finished delivery (no contact, no body) and emits
+// its outcome metric.
+func ObserveDelivery(ctx context.Context, d notify.Delivery) {
+	lambdakit.Logger(ctx).InfoContext(ctx, "notification delivery",
+		"appointmentId", d.AppointmentID, "jobId", d.JobID, "kind", string(d.Kind), "channel", string(d.Channel),
+		"status", string(d.Status), "attempts", d.Attempts, "reason", d.Reason)
+	metrics.EmitNotificationOutcome(ctx, string(d.Channel), string(d.Status), string(d.Kind))
+}
