@@ -53,7 +53,10 @@ func start(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		platform, startErr = localdev.Start(ctx, localdev.Options{Port: 0, DynamoPort: 0, Log: io.Discard, FunctionLog: io.Discard, MaxConcurrency: 4})
+		// Every function's output is kept (observability_test.go reads it),
+		// and spans go to a local Jaeger.
+		platform, startErr = localdev.Start(ctx, localdev.Options{Port: 0, DynamoPort: 0, Log: io.Discard, FunctionLog: functionLogs,
+			MaxConcurrency: 4, Tracing: true})
 	})
 	if startErr != nil {
 		t.Fatalf("local platform: %v", startErr)

@@ -92,6 +92,12 @@ type Options struct {
 	// Log receives progress lines and one line per API request; default
 	// os.Stderr.
 	Log io.Writer
+	// Tracing runs Jaeger (the local OTLP collector and trace store) and sets
+	// the template's OtelExporterEndpoint parameter to it, so every function
+	// exports its spans there (see Platform.Traces). `localdev up` sets it.
+	Tracing bool
+	// JaegerBin is the jaeger binary; default <repo>/.local/bin/jaeger.
+	JaegerBin string
 	// FunctionLog receives the functions' and emulators' output, each line
 	// prefixed with the function's name; default Log.
 	FunctionLog io.Writer
@@ -134,6 +140,9 @@ func (o Options) resolve() (*resolved, error) {
 	}
 	if r.RIE == "" {
 		r.RIE = filepath.Join(repo, ".local", "bin", "aws-lambda-rie")
+	}
+	if r.JaegerBin == "" {
+		r.JaegerBin = filepath.Join(repo, ".local", "bin", "jaeger")
 	}
 	if r.DynamoDir == "" {
 		r.DynamoDir = filepath.Join(repo, ".local", "dynamodb")

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/labchain/appointments/infra/dynamolocal"
+	"github.com/labchain/appointments/infra/jaegerlocal"
 	"github.com/labchain/appointments/infra/mailpit"
 	"github.com/labchain/appointments/infra/samtemplate"
 	"github.com/labchain/appointments/infra/sqslocal"
@@ -47,6 +48,7 @@ type Platform struct {
 	functions map[string]*function // by logical id
 	mailpit   *mailpit.Server      // email (mail.go)
 	sink      *messageSink         // SMS and push (sink.go)
+	jaeger    *jaegerlocal.Server  // traces, with Options.Tracing (tracing.go)
 
 	// Background work (pollers, schedule timers) stops with bgCancel.
 	bgCancel context.CancelFunc
@@ -83,6 +85,9 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 	if err := o.checkMailpit(); err != nil {
 		return nil, err
 	}
+	if err := o.checkJaeger(); err != nil {
+		return nil, err
+	}
 	p := &Platform{opts: o, functions: map[string]*function{}, sink: newMessageSink(time.Now)}
 	ok := false
 	defer func() {
@@ -102,7 +107,12 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 		return nil, err
 	}
 
-	p.app, err = loadApp(o.Template, platformParams(o.Params, issuer, messagingParams(p.SMTPEndpoint(), p.MessageSinkURL())))
+	tracing, err := p.startJaeger(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	p.app, err = loadApp(o.Template, platformParams(o.Params, issuer, messagingParams(p.SMTPEndpoint(), p.MessageSinkURL()), tracing))
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +354,7 @@ func (p *Platform) SeedDemo(ctx context.Context) (*SeedResult, error) {
 }
 
 // Close stops the event sources, the API, every emulator and function
-// process, the SQS emulator, DynamoDB Local and Mailpit. It is safe to call
+// process, the SQS emulator, DynamoDB Local, Mailpit and Jaeger. It is safe to call
 // more than once.
 func (p *Platform) Close() error {
 	p.closeOnce.Do(func() {
@@ -377,6 +387,9 @@ func (p *Platform) Close() error {
 		}
 		if p.mailpit != nil {
 			p.mailpit.Close()
+		}
+		if p.jaeger != nil {
+			_ = p.jaeger.Close()
 		}
 	})
 	return p.closeErr

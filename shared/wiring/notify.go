@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/consumer"
@@ -90,6 +91,9 @@ func NewNotificationConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, 
 	return consumer.New(consumer.Options{
 		Name: notificationConsumer, Store: store, DeadLetters: dl, Concurrency: 5, Now: opts.Now,
 	}, func(ctx context.Context, j notify.Job, _ consumer.Meta) error {
+		trace.SpanFromContext(ctx).SetAttributes(
+			lambdakit.AttrAppointmentID.String(j.Appointment.ID), lambdakit.AttrEventType.String(j.Event.Type),
+			lambdakit.AttrNotificationKind.String(string(j.Kind())))
 		_, err := d.Dispatch(ctx, j)
 		if errors.Is(err, notify.ErrUnknownAppointment) {
 			return consumer.Permanent(err)
@@ -98,9 +102,11 @@ func NewNotificationConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, 
 	})
 }
 
-// ObserveDelivery logs a finished delivery (no contact, no body) and emits
-// its outcome metric.
+// ObserveDelivery logs a finished delivery (no contact, no body), adds it to
+// the consumer's span as an event and emits its outcome metric.
 func ObserveDelivery(ctx context.Context, d notify.Delivery) {
+	trace.SpanFromContext(ctx).AddEvent("notification delivery", trace.WithAttributes(
+		lambdakit.AttrNotificationChannel.String(string(d.Channel)), lambdakit.AttrNotificationStatus.String(string(d.Status))))
 	lambdakit.Logger(ctx).InfoContext(ctx, "notification delivery",
 		"appointmentId", d.AppointmentID, "jobId", d.JobID, "kind", string(d.Kind), "channel", string(d.Channel),
 		"status", string(d.Status), "attempts", d.Attempts, "reason", d.Reason)

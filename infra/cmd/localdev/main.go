@@ -96,6 +96,7 @@ func up(args []string) error {
 	noSources := fs.Bool("no-event-sources", false, "do not poll the SQS queues and DynamoDB streams of the functions' event sources")
 	maxConc := fs.Int("max-concurrency", localdev.DefaultMaxConcurrency, "emulator instances per function at most")
 	allowMissing := fs.Bool("allow-missing", false, "serve even if some functions/<name> folders do not exist yet or do not compile (their routes answer 500)")
+	noTracing := fs.Bool("no-tracing", false, "do not run Jaeger (the functions then export no spans)")
 	template := fs.String("template", "", "SAM template (default: template.yaml of the nearest folder above that has one)")
 	ps := params{}
 	fs.Var(ps, "param", "template parameter override Name=Value (repeatable), e.g. -param CorsAllowedOrigins=http://localhost:5173")
@@ -113,6 +114,7 @@ func up(args []string) error {
 		MaxConcurrency: *maxConc,
 		Params:         ps,
 		AllowMissing:   *allowMissing,
+		Tracing:        !*noTracing,
 	})
 	if err != nil {
 		return err
@@ -149,6 +151,10 @@ func up(args []string) error {
 			fmt.Fprintf(os.Stderr, "  %-40s %-28s %s  run now: curl -s -XPOST %s/_local/schedules/%s/run\n", s.ID, s.Expression, next, p.URL(), s.ID)
 		}
 		fmt.Fprintln(os.Stderr)
+	}
+	fmt.Fprintf(os.Stderr, "Messages: email in Mailpit %s, SMS and push: curl -s '%s/_local/messages?channel=sms'\n", p.MailpitURL(), p.URL())
+	if u := p.JaegerURL(); u != "" {
+		fmt.Fprintf(os.Stderr, "Traces (Jaeger query API): curl -s '%s/api/traces?service=lab-appointments&limit=5'\n", u)
 	}
 	fmt.Fprintf(os.Stderr, "localdev: API on %s, DynamoDB on %s, SQS on %s. Ctrl-C stops everything.\n", p.URL(), p.DynamoEndpoint(), p.SQSEndpoint())
 	<-ctx.Done()
