@@ -21,8 +21,9 @@ const VisibilityFactor = 6
 // alarms: a source queue has a DLQ with maxReceiveCount 5; a mapping reports
 // batch item failures, sets a batch size and a maximum concurrency, and its
 // queue's visibility timeout is ≥ 6 × the function timeout; every DLQ has a
-// depth > 0 alarm and every source queue an age-of-oldest-message alarm, each
-// notifying the alarm topic.
+// depth > 0 alarm and every queue, DLQs included, an age-of-oldest-message
+// alarm (consumer lag; for a DLQ, messages close to expiry), each notifying
+// the alarm topic.
 func CheckQueues(tpl *samtemplate.Template) []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -101,7 +102,7 @@ func CheckQueues(tpl *samtemplate.Template) []error {
 			bad("%s: SQS alarm without a QueueName dimension (!GetAtt <queue>.QueueName)", a.LogicalID)
 			continue
 		}
-		if !alarmsTopic(p) {
+		if !alarmsTopic(tpl, p) {
 			bad("%s: AlarmActions must notify the alarm topic", a.LogicalID)
 		}
 		switch samtemplate.Str(p["MetricName"]) {
@@ -117,7 +118,9 @@ func CheckQueues(tpl *samtemplate.Template) []error {
 		if dlqs[q.LogicalID] && !depth[q.LogicalID] {
 			bad("%s: DLQ has no depth > 0 alarm", q.LogicalID)
 		}
-		if !dlqs[q.LogicalID] && !age[q.LogicalID] {
+		if !age[q.LogicalID] && dlqs[q.LogicalID] {
+			bad("%s: no ApproximateAgeOfOldestMessage alarm (DLQ messages close to expiry)", q.LogicalID)
+		} else if !age[q.LogicalID] {
 			bad("%s: no ApproximateAgeOfOldestMessage (consumer lag) alarm", q.LogicalID)
 		}
 	}
@@ -257,9 +260,11 @@ func CheckPolicies(tpl *samtemplate.Template) []error {
 // is granted on "*") and CreatePlatformEndpoint for push devices.
 var senderActions = map[string]bool{"ses:SendEmail": true, "sns:Publish": true, "sns:CreatePlatformEndpoint": true}
 
-func alarmsTopic(p map[string]any) bool {
+// alarmsTopic reports whether an alarm's AlarmActions notify an SNS topic of
+// the template.
+func alarmsTopic(tpl *samtemplate.Template, p map[string]any) bool {
 	for _, a := range list(p["AlarmActions"]) {
-		if samtemplate.Str(samtemplate.Map(a)["Ref"]) != "" {
+		if tpl.Resources[samtemplate.Str(samtemplate.Map(a)["Ref"])].Type == "AWS::SNS::Topic" {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package templatecheck
 
 import (
 	"debug/elf"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -219,5 +220,110 @@ func TestJWTAuthorizer(t *testing.T) {
 				t.Errorf("%s: route %s is not on %s", f.LogicalID, r.Key(), apis[0].LogicalID)
 			}
 		}
+	}
+}
+
+// routeNames maps each route key of the handler registry ("GET
+// /v1/availability") to the route's name, the Route dimension of ApiLatency.
+func routeNames() map[string]string {
+	out := map[string]string{}
+	for key, r := range httpapi.Routes(nil) {
+		out[key] = r.Name
+	}
+	return out
+}
+
+// TestAlarms checks every alarm against the metric catalog, the alarm topic
+// and the runbook, and that only the API alarms roll deployments back.
+func TestAlarms(t *testing.T) {
+	tpl := load(t)
+	docs := map[string]string{}
+	for _, p := range []string{"docs/runbook.md", "docs/metrics.md"} {
+		b, err := os.ReadFile(filepath.Join(root, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs[p] = string(b)
+	}
+	for _, err := range append(CheckAlarms(tpl, routeNames()), CheckDocRefs(tpl, docs)...) {
+		t.Error(err)
+	}
+	// A business alarm (a silent LIS, a failing SMS provider) says nothing
+	// about the code being deployed: it must not roll a deployment back.
+	var rollback []string
+	for _, a := range list(samtemplate.Map(samtemplate.Map(tpl.Globals["Function"])["DeploymentPreference"])["Alarms"]) {
+		rollback = append(rollback, samtemplate.Str(samtemplate.Map(a)["Ref"]))
+	}
+	if strings.Join(rollback, " ") != "Api5xxAlarm ApiLatencyAlarm" {
+		t.Errorf("rollback alarms %v, want [Api5xxAlarm ApiLatencyAlarm]", rollback)
+	}
+}
+
+// TestDashboard checks the dashboard: valid JSON after !Sub with stand-in
+// values, every metric in the catalog with its exact dimensions, every alarm
+// on its alarm widget.
+func TestDashboard(t *testing.T) {
+	tpl := load(t)
+	dashboards := tpl.ResourcesOfType("AWS::CloudWatch::Dashboard")
+	if len(dashboards) != 1 {
+		t.Fatalf("%d dashboards, want 1", len(dashboards))
+	}
+	for _, err := range CheckDashboards(tpl, routeNames()) {
+		t.Error(err)
+	}
+	body, errs := SubStandIns(tpl, samtemplate.Str(samtemplate.Map(dashboards[0].Properties["DashboardBody"])["Fn::Sub"]))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var doc struct {
+		Widgets []struct {
+			Type string `json:"type"`
+		} `json:"widgets"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatalf("dashboard body: %v", err)
+	}
+	types := map[string]int{}
+	for _, w := range doc.Widgets {
+		types[w.Type]++
+	}
+	if types["alarm"] != 1 || types["metric"] < 10 || types["log"] != 1 {
+		t.Errorf("widgets by type %v, want 1 alarm, ≥ 10 metric and 1 log widget", types)
+	}
+	out, ok := tpl.Outputs["DashboardUrl"]
+	if sub := samtemplate.Str(samtemplate.Map(samtemplate.Map(out)["Value"])["Fn::Sub"]); !ok || !strings.Contains(sub, "${"+dashboards[0].LogicalID+"}") {
+		t.Errorf("Outputs.DashboardUrl = %v, want a !Sub URL naming ${%s}", out, dashboards[0].LogicalID)
+	}
+}
+
+// TestMetricConsumersExist checks that every Consumer an alarm or the
+// dashboard names is a consumer name of shared/wiring: a misspelt one is a
+// metric without data (an empty graph, a silence alarm that always fires).
+func TestMetricConsumersExist(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(root, "shared", "wiring", "*.go"))
+	var src strings.Builder
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Write(b)
+	}
+	seen := 0
+	for _, r := range MetricRefs(load(t)) {
+		c, ok := r.Dimensions["Consumer"]
+		if !ok {
+			continue
+		}
+		seen++
+		if !regexp.MustCompile(`=\s*"` + regexp.QuoteMeta(c) + `"`).MatchString(src.String()) {
+			t.Errorf("%s: Consumer %q is no consumer name in shared/wiring", r.Where, c)
+		}
+	}
+	if seen == 0 {
+		t.Error("no alarm or dashboard metric names a Consumer")
 	}
 }
