@@ -64,7 +64,8 @@ func TestOneBookingOneTrace(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	tr, err := platform.Traces().WaitTrace(ctx, traceID, func(tr jaegerlocal.Trace) bool {
-		return len(tr.SpansNamed("process notifications")) > 0 && len(tr.SpansNamed("publish appointment.booked")) > 0
+		return len(tr.SpansNamed("process notifications")) > 0 && len(tr.SpansNamed("publish appointment.booked")) > 0 &&
+			len(tr.SpansNamed("send sms")) > 0
 	})
 	if err != nil {
 		t.Fatalf("trace %s never complete: %v; spans: %v", traceID, err, spanNames(tr))
@@ -86,16 +87,22 @@ func TestOneBookingOneTrace(t *testing.T) {
 	if !descends(tr, pub, api.SpanID) && !descends(tr, pub, "") {
 		t.Errorf("publisher span not in the request's trace tree")
 	}
-	// The consumer's provider calls are inside its span: the AWS SDK's
-	// DynamoDB calls at least.
-	children := 0
+	// The consumer's calls are inside its span: DynamoDB (the AWS SDK's
+	// spans) and the provider call that sent the SMS.
+	var dynamo, sms int
 	for _, sp := range tr.Spans {
-		if sp.ParentSpanID == cons.SpanID {
-			children++
+		if sp.ParentSpanID != cons.SpanID {
+			continue
+		}
+		switch {
+		case sp.Operation == "send sms" && sp.Attributes["app.notification.kind"] == "confirmation":
+			sms++
+		case sp.Attributes["rpc.service"] == "DynamoDB" || strings.HasPrefix(sp.Operation, "DynamoDB"):
+			dynamo++
 		}
 	}
-	if children == 0 {
-		t.Errorf("the consumer span has no child spans (DynamoDB, provider calls): %v", spanNames(tr))
+	if sms != 1 || dynamo == 0 {
+		t.Errorf("consumer span children: %d SMS sends (want 1), %d DynamoDB calls: %v", sms, dynamo, spanNames(tr))
 	}
 }
 

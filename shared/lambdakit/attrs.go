@@ -26,6 +26,9 @@ const (
 	AttrNotificationChannel = attribute.Key("app.notification.channel")
 	// AttrNotificationStatus is a notification delivery's status.
 	AttrNotificationStatus = attribute.Key("app.notification.status")
+	// AttrNotificationAttempt is the number of a provider call of one
+	// delivery (1 for the first).
+	AttrNotificationAttempt = attribute.Key("app.notification.attempt")
 	// AttrErrorCode is the apperr code of a recorded error; Tracing puts it on
 	// the "exception" event in place of the error text.
 	AttrErrorCode = attribute.Key("app.error.code")
@@ -121,6 +124,7 @@ var allowedKeys = map[attribute.Key]struct{}{
 	AttrNotificationKind:    {},
 	AttrNotificationChannel: {},
 	AttrNotificationStatus:  {},
+	AttrNotificationAttempt: {},
 	AttrErrorCode:           {},
 }
 

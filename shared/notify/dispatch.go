@@ -8,6 +8,11 @@ import (
 	"sort"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
 )
@@ -345,7 +350,7 @@ func (d *Dispatcher) send(ctx context.Context, del Delivery, data Data, to []str
 func (d *Dispatcher) sendOne(ctx context.Context, s Sender, msg Message, del *Delivery) (id, reason string, err error) {
 	for attempt := 1; ; attempt++ {
 		del.Attempts++
-		id, err := s.Send(ctx, msg)
+		id, err := d.sendTraced(ctx, s, msg, attempt)
 		switch {
 		case err == nil:
 			return id, "", nil
@@ -358,6 +363,31 @@ func (d *Dispatcher) sendOne(ctx context.Context, s Sender, msg Message, del *De
 			return "", "", err
 		}
 	}
+}
+
+// tracerName is the instrumentation scope of the provider-call spans.
+const tracerName = "github.com/labchain/appointments/shared/notify"
+
+// sendTraced is one provider call in its own client span "send <channel>"
+// (ids and kinds only: no address, no content), so a trace shows every
+// attempt, including senders that are not AWS SDK calls (SMTP, the sink).
+func (d *Dispatcher) sendTraced(ctx context.Context, s Sender, msg Message, attempt int) (string, error) {
+	ctx, span := otel.Tracer(tracerName).Start(ctx, "send "+string(msg.Channel), trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(
+			attribute.String("app.notification.kind", string(msg.Kind)),
+			attribute.String("app.notification.channel", string(msg.Channel)),
+			attribute.Int("app.notification.attempt", attempt)))
+	defer span.End()
+	id, err := s.Send(ctx, msg)
+	if err != nil {
+		kind := "transient"
+		if IsPermanent(err) {
+			kind = "permanent"
+		}
+		span.SetAttributes(attribute.String("error.type", kind))
+		span.SetStatus(codes.Error, kind+" provider failure")
+	}
+	return id, err
 }
 
 // backoff is the wait after the n-th failed attempt: BaseBackoff·2ⁿ⁻¹ capped
