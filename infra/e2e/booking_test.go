@@ -56,7 +56,11 @@ func start(t *testing.T) {
 		// Every function's output is kept (observability_test.go reads it),
 		// and spans go to a local Jaeger.
 		platform, startErr = localdev.Start(ctx, localdev.Options{Port: 0, DynamoPort: 0, Log: io.Discard, FunctionLog: functionLogs,
-			MaxConcurrency: 4, Tracing: true})
+			MaxConcurrency: 4, Tracing: true,
+			// A provider failure is final on a job's first delivery here: the
+			// queue's 180 s redelivery is too slow for a test (the unit tests
+			// of shared/notify cover the outage that spans redeliveries).
+			Env: map[string]string{"NOTIFY_FINAL_RECEIVE": "1"}})
 	})
 	if startErr != nil {
 		t.Fatalf("local platform: %v", startErr)

@@ -202,6 +202,30 @@ func (s *Store) FinishDelivery(ctx context.Context, d notify.Delivery) error {
 	return nil
 }
 
+// ReleaseDelivery stores a claimed delivery's attempts and reason and ends
+// its lease at d.LeaseUntil, still in flight (conditional on it being so),
+// so that the job's next delivery takes it over.
+func (s *Store) ReleaseDelivery(ctx context.Context, d notify.Delivery) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                s.table,
+		Key:                      deliveryKey(d),
+		UpdateExpression:         aws.String("SET attempts = :att, reason = :reason, updatedAt = :updated, leaseUntil = :lease"),
+		ConditionExpression:      aws.String("#st = :sending"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":att": avN(int64(d.Attempts)), ":reason": avS(d.Reason), ":updated": avS(d.UpdatedAt.UTC().Format(timeLayout)),
+			":lease": avN(d.LeaseUntil.UnixMilli()), ":sending": avS(string(notify.StatusSending)),
+		},
+	})
+	if isConditionFailed(err) {
+		return apperr.E(apperr.Conflict, "delivery %s/%s is no longer in flight", d.JobID, d.Channel)
+	}
+	if err != nil {
+		return apperr.Wrap(err, "dynamo: release delivery")
+	}
+	return nil
+}
+
 // ListDeliveries returns an appointment's delivery log, oldest first.
 func (s *Store) ListDeliveries(ctx context.Context, appointmentID string) ([]notify.Delivery, error) {
 	out := []notify.Delivery{}

@@ -35,6 +35,18 @@ func TestDeliveryClaimIsAtMostOnce(t *testing.T) {
 	if err != nil || !claimed || !stored.CreatedAt.Equal(t0) || !stored.LeaseUntil.Equal(t0.Add(3*time.Minute)) {
 		t.Fatalf("take-over: %v %v %+v", claimed, err, stored)
 	}
+	// The provider stays down: the delivery is released for the job's
+	// redelivery with its attempts, and the next claim continues them.
+	stored.Attempts, stored.Reason, stored.UpdatedAt, stored.LeaseUntil = 2, "provider_unavailable", t0.Add(150*time.Second), t0.Add(150*time.Second)
+	if err := s.ReleaseDelivery(ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+	again := later
+	again.LeaseUntil = t0.Add(10 * time.Minute)
+	claimed, stored, err = s.ClaimDelivery(ctx, again, t0.Add(151*time.Second))
+	if err != nil || !claimed || stored.Attempts != 2 || !stored.CreatedAt.Equal(t0) {
+		t.Fatalf("claim after release: %v %v %+v", claimed, err, stored)
+	}
 	stored.Status, stored.Attempts, stored.ProviderMessageID, stored.UpdatedAt = notify.StatusSent, 3, "sms-123", t0.Add(3*time.Minute)
 	if err := s.FinishDelivery(ctx, stored); err != nil {
 		t.Fatal(err)
@@ -46,6 +58,9 @@ func TestDeliveryClaimIsAtMostOnce(t *testing.T) {
 	}
 	if err := s.FinishDelivery(ctx, stored); !apperr.Is(err, apperr.Conflict) {
 		t.Fatalf("second finish: %v, want CONFLICT", err)
+	}
+	if err := s.ReleaseDelivery(ctx, stored); !apperr.Is(err, apperr.Conflict) {
+		t.Fatalf("release of a final delivery: %v, want CONFLICT", err)
 	}
 
 	// A final status is claimed directly (opted out), once.

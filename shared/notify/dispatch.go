@@ -36,6 +36,10 @@ type Store interface {
 	// FinishDelivery stores the final state of a delivery this dispatcher
 	// claimed.
 	FinishDelivery(ctx context.Context, d Delivery) error
+	// ReleaseDelivery stores a claimed delivery's attempts and reason and
+	// ends its lease at d.LeaseUntil, leaving it in flight, so that the
+	// job's next delivery takes it over.
+	ReleaseDelivery(ctx context.Context, d Delivery) error
 	// RemoveDevice unregisters a device the push provider no longer knows.
 	RemoveDevice(ctx context.Context, patientID, token string) error
 }
@@ -46,6 +50,9 @@ const (
 	DefaultBaseBackoff = 500 * time.Millisecond
 	DefaultMaxBackoff  = 8 * time.Second
 	DefaultLease       = 2 * time.Minute
+	// DefaultFinalReceive is the job delivery from which a provider that
+	// stays unavailable makes the delivery failed (see Options.FinalReceive).
+	DefaultFinalReceive = 3
 )
 
 // Options tune a Dispatcher; zero values take the defaults.
@@ -56,6 +63,15 @@ type Options struct {
 	// BaseBackoff is the wait after the first failed attempt; each next wait
 	// doubles, with jitter, up to MaxBackoff.
 	BaseBackoff, MaxBackoff time.Duration
+	// FinalReceive: when every attempt of a delivery failed transiently (the
+	// provider throttles or is down), a job delivered fewer times than this
+	// leaves the delivery in flight and fails, so the queue delivers it
+	// again after its visibility timeout and the next attempts continue the
+	// count; from this delivery on (or when the count is unknown) the
+	// delivery is recorded as failed. It keeps a provider outage of a few
+	// minutes from losing messages without retrying for ever. Default
+	// DefaultFinalReceive; it must stay below the queue's maxReceiveCount.
+	FinalReceive int
 	// Lease is how long a claimed delivery blocks a concurrent one. It must
 	// exceed the function timeout, so that only a dead invocation's claim
 	// lapses.
@@ -91,6 +107,9 @@ func NewDispatcher(store Store, senders map[Channel]Sender, opts Options) *Dispa
 	if opts.Lease <= 0 {
 		opts.Lease = DefaultLease
 	}
+	if opts.FinalReceive <= 0 {
+		opts.FinalReceive = DefaultFinalReceive
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -114,6 +133,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 // ErrUnknownAppointment is returned for a job whose appointment does not
 // exist: the job can never be delivered (a permanent failure).
 var ErrUnknownAppointment = errors.New("notify: the job's appointment does not exist")
+
+// ErrProviderUnavailable is returned when a delivery's provider failed
+// every attempt transiently on a delivery of the job before
+// Options.FinalReceive: the job must be retried later (transient).
+var ErrProviderUnavailable = errors.New("notify: the provider stayed unavailable; the job is retried later")
 
 // ErrInFlight is returned when another invocation holds a delivery of the
 // job: the job must be retried later (a transient failure), when that
@@ -187,6 +211,16 @@ func (d *Dispatcher) Dispatch(ctx context.Context, j Job) ([]Delivery, error) {
 		fin, err := d.send(ctx, stored, data, to, cur.Patient.ID)
 		if err != nil {
 			errs = append(errs, err) // left Sending: the claim lapses and a retry takes over
+			continue
+		}
+		if fin.Status == StatusFailed && fin.Reason == reasonExhausted && j.ReceiveCount > 0 && j.ReceiveCount < d.opts.FinalReceive {
+			// Not final yet: the queue's redelivery continues the attempts.
+			fin.Status, fin.Reason, fin.LeaseUntil = StatusSending, reasonUnavailable, fin.UpdatedAt
+			if err := d.store.ReleaseDelivery(ctx, fin); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			errs = append(errs, ErrProviderUnavailable)
 			continue
 		}
 		if err := d.store.FinishDelivery(ctx, fin); err != nil {
@@ -345,6 +379,12 @@ func (d *Dispatcher) send(ctx context.Context, del Delivery, data Data, to []str
 	return d.final(del), nil
 }
 
+// Reasons of a delivery that did not go out.
+const (
+	reasonExhausted   = "retries_exhausted"    // failed: every attempt failed transiently, on the final delivery
+	reasonUnavailable = "provider_unavailable" // in flight: attempts failed transiently, retried on redelivery
+)
+
 // sendOne sends one message with retries. reason is "" when it was sent,
 // else "provider_rejected" (permanent) or "retries_exhausted".
 func (d *Dispatcher) sendOne(ctx context.Context, s Sender, msg Message, del *Delivery) (id, reason string, err error) {
@@ -357,7 +397,7 @@ func (d *Dispatcher) sendOne(ctx context.Context, s Sender, msg Message, del *De
 		case IsPermanent(err):
 			return "", "provider_rejected", nil
 		case attempt >= d.opts.MaxAttempts:
-			return "", "retries_exhausted", nil
+			return "", reasonExhausted, nil
 		}
 		if err := d.opts.Sleep(ctx, d.backoff(attempt)); err != nil {
 			return "", "", err

@@ -68,6 +68,17 @@ func (m *memStore) FinishDelivery(_ context.Context, d Delivery) error {
 	return nil
 }
 
+func (m *memStore) ReleaseDelivery(_ context.Context, d Delivery) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := d.JobID + "#" + string(d.Channel)
+	if m.deliveries[k].Status != StatusSending {
+		return apperr.E(apperr.Conflict, "not in flight")
+	}
+	m.deliveries[k] = d
+	return nil
+}
+
 func (m *memStore) RemoveDevice(_ context.Context, _ string, token string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -353,5 +364,59 @@ func TestKindOf(t *testing.T) {
 	}
 	if _, ok := KindOf(domain.EventAppointmentCheckedIn, a); ok {
 		t.Fatal("checked_in makes no message")
+	}
+}
+
+// TestProviderOutageSpansRedeliveries: while the provider is down, early
+// deliveries of the job leave the SMS in flight with its attempts (the
+// queue redelivers the job); the final delivery records it as failed. A
+// provider that recovers in between gets the message out.
+func TestProviderOutageSpansRedeliveries(t *testing.T) {
+	a := visit()
+	f := newFixture(a)
+	down := true
+	f.sms.fail = func(int, Message) error {
+		if down {
+			return errors.New("503")
+		}
+		return nil
+	}
+	j := job(t, domain.EventAppointmentBooked, a)
+	clock := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	f.d.opts.Now = func() time.Time { return clock }
+	key := j.Event.ID + "#sms"
+	for receive := 1; receive < DefaultFinalReceive; receive++ {
+		j.ReceiveCount = receive
+		clock = clock.Add(3 * time.Minute) // the visibility timeout
+		if _, err := f.d.Dispatch(context.Background(), j); !errors.Is(err, ErrProviderUnavailable) {
+			t.Fatalf("receive %d: err %v, want ErrProviderUnavailable", receive, err)
+		}
+		d := f.store.deliveries[key]
+		if d.Status != StatusSending || d.Attempts != receive*DefaultMaxAttempts || d.Reason != "provider_unavailable" {
+			t.Fatalf("receive %d: %+v", receive, d)
+		}
+	}
+	if len(f.email.sent) != 1 {
+		t.Fatalf("email sent %d times over the redeliveries, want 1", len(f.email.sent))
+	}
+	// Recovery case on a copy of the state: the next delivery sends.
+	saved := f.store.deliveries[key]
+	down = false
+	j.ReceiveCount = DefaultFinalReceive
+	clock = clock.Add(3 * time.Minute)
+	if _, err := f.d.Dispatch(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.store.deliveries[key]; d.Status != StatusSent || d.Attempts != saved.Attempts+1 {
+		t.Fatalf("after recovery: %+v", d)
+	}
+	// Outage case: the final delivery records the failure.
+	f.store.deliveries[key] = saved
+	down = true
+	if _, err := f.d.Dispatch(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.store.deliveries[key]; d.Status != StatusFailed || d.Reason != "retries_exhausted" || d.Attempts != DefaultFinalReceive*DefaultMaxAttempts {
+		t.Fatalf("final delivery: %+v", d)
 	}
 }

@@ -21,6 +21,9 @@ type Job struct {
 	Appointment domain.Appointment
 	// LeadTime is a reminder's lead time (24 h, 2 h); zero for other kinds.
 	LeadTime time.Duration
+	// ReceiveCount is how many times the queue has delivered the job, this
+	// delivery included (0: unknown). Not part of the message.
+	ReceiveCount int
 }
 
 // checkupPatientPrefix marks the patients created for corporate check-up

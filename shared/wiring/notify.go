@@ -60,8 +60,10 @@ func NotificationConsumer(rt *lambdakit.Runtime) *consumer.Consumer[notify.Job] 
 }
 
 // NotifyOptionsFromEnv reads NOTIFY_MAX_ATTEMPTS (1..10, default
-// notify.DefaultMaxAttempts) and NOTIFY_BASE_BACKOFF_MS (10..10000, default
-// notify.DefaultBaseBackoff), and sets the metrics observer.
+// notify.DefaultMaxAttempts), NOTIFY_BASE_BACKOFF_MS (10..10000, default
+// notify.DefaultBaseBackoff) and NOTIFY_FINAL_RECEIVE (1..4, below the
+// queue's maxReceiveCount 5; default notify.DefaultFinalReceive), and sets
+// the metrics observer.
 func NotifyOptionsFromEnv(getenv func(string) string) (notify.Options, error) {
 	opts := notify.Options{Observe: ObserveDelivery}
 	var errs []error
@@ -79,6 +81,13 @@ func NotifyOptionsFromEnv(getenv func(string) string) (notify.Options, error) {
 		}
 		opts.BaseBackoff = time.Duration(n) * time.Millisecond
 	}
+	if v := getenv("NOTIFY_FINAL_RECEIVE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 4 {
+			errs = append(errs, fmt.Errorf("NOTIFY_FINAL_RECEIVE=%q: must be a whole number from 1 to 4 (below the queue's maxReceiveCount)", v))
+		}
+		opts.FinalReceive = n
+	}
 	return opts, errors.Join(errs...)
 }
 
@@ -90,7 +99,8 @@ func NewNotificationConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, 
 	d := notify.NewDispatcher(store, senders, opts)
 	return consumer.New(consumer.Options{
 		Name: notificationConsumer, Store: store, DeadLetters: dl, Concurrency: 5, Now: opts.Now,
-	}, func(ctx context.Context, j notify.Job, _ consumer.Meta) error {
+	}, func(ctx context.Context, j notify.Job, meta consumer.Meta) error {
+		j.ReceiveCount = meta.ReceiveCount
 		trace.SpanFromContext(ctx).SetAttributes(
 			lambdakit.AttrAppointmentID.String(j.Appointment.ID), lambdakit.AttrEventType.String(j.Event.Type),
 			lambdakit.AttrNotificationKind.String(string(j.Kind())))

@@ -9,9 +9,9 @@
 // device endpoint, a request the provider refuses as invalid) is wrapped by
 // notify.Permanent and never retried; throttling, server errors, network
 // errors and account or configuration problems (suspended sending, missing
-// permissions) are returned as they are, so the caller retries them and,
-// failing that, they end in the dead-letter queue, from where they can be
-// redriven once the account is fixed.
+// permissions) are returned as they are, so the dispatcher retries them with
+// backoff, then on the job's redeliveries (notify.Options.FinalReceive),
+// and only then records the delivery as failed.
 package providers
 
 import (
