@@ -122,7 +122,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 }
 
-var errExited = errors.New("DynamoDB Local exited before answering")
+var errExited = proc.ErrExited
 
 func start(ctx context.Context, dir, jar string, port int, opts Options) (*Server, error) {
 	jvm := opts.JVMArgs
@@ -163,27 +163,10 @@ func (s *Server) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
 	defer cancel()
 	client := NewClient(s.endpoint)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		attempt, cancelAttempt := context.WithTimeout(ctx, 2*time.Second)
-		_, err := client.ListTables(attempt, &dynamodb.ListTablesInput{}, func(o *dynamodb.Options) {
-			o.RetryMaxAttempts = 1
-		})
-		cancelAttempt()
-		if err == nil {
-			return nil
-		}
-		last = err
-		select {
-		case <-s.proc.Done():
-			return fmt.Errorf("%w: %v", errExited, s.proc.Err())
-		case <-ctx.Done():
-			return fmt.Errorf("DynamoDB Local did not answer ListTables on %s: %w (last error: %v)", s.endpoint, ctx.Err(), last)
-		case <-tick.C:
-		}
-	}
+	return s.proc.WaitReady(ctx, "DynamoDB Local on "+s.endpoint+" (ListTables)", 100*time.Millisecond, func(ctx context.Context) error {
+		_, err := client.ListTables(ctx, &dynamodb.ListTablesInput{}, func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+		return err
+	})
 }
 
 // Endpoint returns the base URL, "http://127.0.0.1:<port>".

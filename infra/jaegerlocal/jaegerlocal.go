@@ -154,7 +154,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 }
 
-var errExited = errors.New("jaeger exited before it was ready")
+var errExited = proc.ErrExited
 
 func start(ctx context.Context, bin string, opts Options) (*Server, error) {
 	free, err := proc.FreePorts(4)
@@ -220,22 +220,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
 	defer cancel()
 	client := &http.Client{Timeout: 2 * time.Second}
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		last = s.probe(ctx, client)
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-s.proc.Done():
-			return fmt.Errorf("%w: %v", errExited, s.proc.Err())
-		case <-ctx.Done():
-			return fmt.Errorf("jaeger not ready: %w (last error: %v)", ctx.Err(), last)
-		case <-tick.C:
-		}
-	}
+	return s.proc.WaitReady(ctx, "jaeger", 50*time.Millisecond, func(ctx context.Context) error { return s.probe(ctx, client) })
 }
 
 func (s *Server) probe(ctx context.Context, client *http.Client) error {

@@ -116,7 +116,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 }
 
 var (
-	errExited    = errors.New("mailpit exited before answering")
+	errExited    = proc.ErrExited
 	errPortTaken = errors.New("port taken")
 )
 
@@ -220,32 +220,16 @@ func environ() []string {
 func (s *Server) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
 	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		attempt, cancelAttempt := context.WithTimeout(ctx, 2*time.Second)
-		_, err := s.Info(attempt)
+	return s.proc.WaitReady(ctx, "mailpit on "+s.URL(), 50*time.Millisecond, func(ctx context.Context) error {
+		if _, err := s.Info(ctx); err != nil {
+			return err
+		}
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", s.SMTPAddr())
 		if err == nil {
-			var conn net.Conn
-			conn, err = (&net.Dialer{}).DialContext(attempt, "tcp", s.SMTPAddr())
-			if err == nil {
-				conn.Close()
-			}
+			conn.Close()
 		}
-		cancelAttempt()
-		if err == nil {
-			return nil
-		}
-		last = err
-		select {
-		case <-s.proc.Done():
-			return fmt.Errorf("%w: %v", errExited, s.proc.Err())
-		case <-ctx.Done():
-			return fmt.Errorf("mailpit did not answer on %s: %w (last error: %v)", s.URL(), ctx.Err(), last)
-		case <-tick.C:
-		}
-	}
+		return err
+	})
 }
 
 // URL returns the web UI's and API's base URL, "http://127.0.0.1:<port>".

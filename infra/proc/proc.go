@@ -6,6 +6,8 @@ package proc
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -159,4 +161,35 @@ func (t *Tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(bytes.TrimSpace(t.buf))
+}
+
+// ErrExited is wrapped by WaitReady's error when the process exits before
+// its probe succeeds (for example because a port it was given was taken).
+var ErrExited = errors.New("exited before it was ready")
+
+// probeTimeout bounds one call of a WaitReady probe.
+const probeTimeout = 2 * time.Second
+
+// WaitReady calls probe every interval, each call bounded by 2 s, until it
+// succeeds (nil), the process exits (an error naming what and wrapping
+// ErrExited, with the process's exit error), or ctx ends (an error naming
+// what, wrapping ctx's error, with the last probe error).
+func (p *Process) WaitReady(ctx context.Context, what string, interval time.Duration, probe func(ctx context.Context) error) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		attempt, cancel := context.WithTimeout(ctx, probeTimeout)
+		last := probe(attempt)
+		cancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-p.Done():
+			return fmt.Errorf("%s %w: %v", what, ErrExited, p.Err())
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready: %w (last error: %v)", what, ctx.Err(), last)
+		case <-tick.C:
+		}
+	}
 }

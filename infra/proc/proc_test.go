@@ -1,8 +1,10 @@
 package proc
 
 import (
+	"context"
 	"errors"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -53,5 +55,39 @@ func TestTail(t *testing.T) {
 	b.Write([]byte("defg"))
 	if got := b.String(); got != "defg" {
 		t.Fatalf("tail = %q", got)
+	}
+}
+
+func TestWaitReady(t *testing.T) {
+	p, err := Start(exec.Command("sleep", "30"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(time.Second)
+	calls := 0
+	err = p.WaitReady(context.Background(), "sleeper", time.Millisecond, func(context.Context) error {
+		if calls++; calls < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	if err != nil || calls != 3 {
+		t.Fatalf("ready after %d probes: %v", calls, err)
+	}
+	// ctx ends first: the error names it and the last probe error.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	err = p.WaitReady(ctx, "sleeper", time.Millisecond, func(context.Context) error { return errors.New("still down") })
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "still down") || errors.Is(err, ErrExited) {
+		t.Fatalf("timeout: %v", err)
+	}
+	// The process exits first.
+	q, err := Start(exec.Command("true"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = q.WaitReady(context.Background(), "short-lived", time.Millisecond, func(context.Context) error { return errors.New("no") })
+	if !errors.Is(err, ErrExited) || !strings.HasPrefix(err.Error(), "short-lived") {
+		t.Fatalf("exit: %v", err)
 	}
 }

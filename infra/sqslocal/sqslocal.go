@@ -111,7 +111,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 }
 
-var errExited = errors.New("the SQS emulator exited before answering")
+var errExited = proc.ErrExited
 
 func start(ctx context.Context, dir string, port int, opts Options) (*Server, error) {
 	tail := &proc.Tail{}
@@ -136,25 +136,10 @@ func start(ctx context.Context, dir string, port int, opts Options) (*Server, er
 func (s *Server) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
 	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		attempt, cancelAttempt := context.WithTimeout(ctx, 2*time.Second)
-		_, err := s.client.ListQueues(attempt, &sqs.ListQueuesInput{}, func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
-		cancelAttempt()
-		if err == nil {
-			return nil
-		}
-		last = err
-		select {
-		case <-s.proc.Done():
-			return fmt.Errorf("%w: %v", errExited, s.proc.Err())
-		case <-ctx.Done():
-			return fmt.Errorf("the SQS emulator did not answer ListQueues on %s: %w (last error: %v)", s.endpoint, ctx.Err(), last)
-		case <-tick.C:
-		}
-	}
+	return s.proc.WaitReady(ctx, "the SQS emulator on "+s.endpoint+" (ListQueues)", 50*time.Millisecond, func(ctx context.Context) error {
+		_, err := s.client.ListQueues(ctx, &sqs.ListQueuesInput{}, func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
+		return err
+	})
 }
 
 // Endpoint returns the base URL, "http://127.0.0.1:<port>" (the value for

@@ -281,13 +281,7 @@ func (s *Store) UpdateAppointment(ctx context.Context, prev, next domain.Appoint
 	if err != nil {
 		return apperr.Wrap(err, "dynamo: encode appointment %s", next.ID)
 	}
-	b.add(roleAppointment, types.TransactWriteItem{Put: &types.Put{
-		TableName:                 s.table,
-		Item:                      item,
-		ConditionExpression:       aws.String("#v = :v"),
-		ExpressionAttributeNames:  map[string]string{"#v": "version"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": avN(int64(prev.Version))},
-	}})
+	b.add(roleAppointment, s.putAtVersion(item, prev.Version))
 	if err := s.addHistory(&b, next.ID, h, next.Version); err != nil {
 		return err
 	}
@@ -336,6 +330,18 @@ func (s *Store) UpdateAppointment(ctx context.Context, prev, next domain.Appoint
 		claim.Completed = true
 	}
 	return nil
+}
+
+// putAtVersion writes an appointment item on condition that the stored one
+// is still at version (optimistic concurrency: CONFLICT otherwise).
+func (s *Store) putAtVersion(item map[string]types.AttributeValue, version int) types.TransactWriteItem {
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName:                 s.table,
+		Item:                      item,
+		ConditionExpression:       aws.String("#v = :v"),
+		ExpressionAttributeNames:  map[string]string{"#v": "version"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": avN(int64(version))},
+	}}
 }
 
 func (s *Store) addHistory(b *txBuilder, appointmentID string, h domain.HistoryEntry, version int) error {

@@ -270,13 +270,7 @@ func (s *Store) AnonymizeAppointment(ctx context.Context, prev, next domain.Appo
 	}
 	item[attrAnonymizedAt] = avS(h.At.UTC().Format(historyLayout))
 	var b txBuilder
-	b.add(roleAppointment, types.TransactWriteItem{Put: &types.Put{
-		TableName:                 s.table,
-		Item:                      item,
-		ConditionExpression:       aws.String("#v = :v"),
-		ExpressionAttributeNames:  map[string]string{"#v": "version"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": avN(int64(prev.Version))},
-	}})
+	b.add(roleAppointment, s.putAtVersion(item, prev.Version))
 	if err := s.addHistory(&b, next.ID, h, next.Version); err != nil {
 		return err
 	}

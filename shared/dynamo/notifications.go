@@ -181,47 +181,39 @@ func (s *Store) ClaimDelivery(ctx context.Context, d notify.Delivery, now time.T
 // FinishDelivery stores a claimed delivery's final state, conditional on it
 // still being Sending (a final delivery is never overwritten).
 func (s *Store) FinishDelivery(ctx context.Context, d notify.Delivery) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                s.table,
-		Key:                      deliveryKey(d),
-		UpdateExpression:         aws.String("SET #st = :st, attempts = :att, providerMessageId = :pid, reason = :reason, updatedAt = :updated REMOVE leaseUntil"),
-		ConditionExpression:      aws.String("#st = :sending"),
-		ExpressionAttributeNames: map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":st": avS(string(d.Status)), ":att": avN(int64(d.Attempts)), ":pid": avS(d.ProviderMessageID),
-			":reason": avS(d.Reason), ":updated": avS(d.UpdatedAt.UTC().Format(timeLayout)),
-			":sending": avS(string(notify.StatusSending)),
-		},
-	})
-	if isConditionFailed(err) {
-		return apperr.E(apperr.Conflict, "delivery %s/%s is no longer in flight", d.JobID, d.Channel)
-	}
-	if err != nil {
-		return apperr.Wrap(err, "dynamo: finish delivery")
-	}
-	return nil
+	return s.updateInFlight(ctx, d, "finish", "SET #st = :st, attempts = :att, providerMessageId = :pid, reason = :reason, updatedAt = :updated REMOVE leaseUntil",
+		map[string]types.AttributeValue{":st": avS(string(d.Status)), ":pid": avS(d.ProviderMessageID)})
 }
 
 // ReleaseDelivery stores a claimed delivery's attempts and reason and ends
 // its lease at d.LeaseUntil, still in flight (conditional on it being so),
 // so that the job's next delivery takes it over.
 func (s *Store) ReleaseDelivery(ctx context.Context, d notify.Delivery) error {
+	return s.updateInFlight(ctx, d, "release", "SET attempts = :att, reason = :reason, updatedAt = :updated, leaseUntil = :lease",
+		map[string]types.AttributeValue{":lease": avN(d.LeaseUntil.UnixMilli())})
+}
+
+// updateInFlight applies update to a delivery that is still Sending;
+// CONFLICT if it is not. values add to the attempts, reason and updatedAt
+// every update sets.
+func (s *Store) updateInFlight(ctx context.Context, d notify.Delivery, what, update string, values map[string]types.AttributeValue) error {
+	values[":att"] = avN(int64(d.Attempts))
+	values[":reason"] = avS(d.Reason)
+	values[":updated"] = avS(d.UpdatedAt.UTC().Format(timeLayout))
+	values[":sending"] = avS(string(notify.StatusSending))
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                s.table,
-		Key:                      deliveryKey(d),
-		UpdateExpression:         aws.String("SET attempts = :att, reason = :reason, updatedAt = :updated, leaseUntil = :lease"),
-		ConditionExpression:      aws.String("#st = :sending"),
-		ExpressionAttributeNames: map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":att": avN(int64(d.Attempts)), ":reason": avS(d.Reason), ":updated": avS(d.UpdatedAt.UTC().Format(timeLayout)),
-			":lease": avN(d.LeaseUntil.UnixMilli()), ":sending": avS(string(notify.StatusSending)),
-		},
+		TableName:                 s.table,
+		Key:                       deliveryKey(d),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("#st = :sending"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: values,
 	})
 	if isConditionFailed(err) {
 		return apperr.E(apperr.Conflict, "delivery %s/%s is no longer in flight", d.JobID, d.Channel)
 	}
 	if err != nil {
-		return apperr.Wrap(err, "dynamo: release delivery")
+		return apperr.Wrap(err, "dynamo: %s delivery", what)
 	}
 	return nil
 }

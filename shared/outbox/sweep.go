@@ -37,28 +37,9 @@ func NewSweeper(pub *Publisher, src PendingSource, minAge time.Duration, maxReco
 	return &Sweeper{pub: pub, src: src, minAge: minAge, maxRecords: maxRecords, now: now}
 }
 
-// SweepRequest is the scheduled event. The sweep's reference time is
-// ScheduledTime (template.yaml gives the ScheduleV2 target the Input
-// {"scheduledTime":"<aws.scheduler.scheduled-time>"}), else Time (an
-// EventBridge "Scheduled Event"), else the clock (a manual invocation with
-// {}). Other members are ignored.
-type SweepRequest struct {
-	// ScheduledTime is EventBridge Scheduler's scheduled time of the run.
-	ScheduledTime time.Time `json:"scheduledTime"`
-	// Time is the time of an EventBridge scheduled event.
-	Time time.Time `json:"time"`
-}
-
-// at returns the request's reference time, or now.
-func (r SweepRequest) at(now func() time.Time) time.Time {
-	switch {
-	case !r.ScheduledTime.IsZero():
-		return r.ScheduledTime
-	case !r.Time.IsZero():
-		return r.Time
-	}
-	return now()
-}
+// SweepRequest is the scheduled event (see lambdakit.ScheduledRun): the
+// sweep's reference time is its At.
+type SweepRequest = lambdakit.ScheduledRun
 
 // SweepResult says what one run did.
 type SweepResult struct {
@@ -83,7 +64,7 @@ const MetricSwept = "OutboxSwept"
 // next run tries again.
 func (s *Sweeper) Handle(ctx context.Context, req SweepRequest) (SweepResult, error) {
 	var res SweepResult
-	evs, err := s.src.PendingOutbox(ctx, req.at(s.now).Add(-s.minAge), s.maxRecords)
+	evs, err := s.src.PendingOutbox(ctx, req.At(s.now).Add(-s.minAge), s.maxRecords)
 	if err != nil && len(evs) == 0 {
 		return res, fmt.Errorf("outbox: sweep: %w", err)
 	}

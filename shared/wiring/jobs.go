@@ -13,31 +13,10 @@ import (
 	"github.com/labchain/appointments/shared/lambdakit"
 )
 
-// ScheduledRun is the input of a scheduled job: EventBridge Scheduler's
-// Input {"scheduledTime":"<aws.scheduler.scheduled-time>"} (template.yaml),
-// or an EventBridge scheduled event's time. The run's "now" is that time, so
-// a late or retried invocation decides as of its schedule, and the local
-// platform can fire a run at a fake time (POST /_local/schedules/{id}/run).
-// Without either, the clock. Other members are ignored.
-type ScheduledRun struct {
-	ScheduledTime time.Time `json:"scheduledTime"`
-	Time          time.Time `json:"time"`
-}
-
-// At returns the run's reference time, or now().
-func (r ScheduledRun) At(now func() time.Time) time.Time {
-	switch {
-	case !r.ScheduledTime.IsZero():
-		return r.ScheduledTime
-	case !r.Time.IsZero():
-		return r.Time
-	}
-	return now()
-}
-
-// Job adapts a job's Run to a scheduled Lambda handler.
-func Job[R any](run func(ctx context.Context, now time.Time) (R, error)) func(context.Context, ScheduledRun) (R, error) {
-	return func(ctx context.Context, in ScheduledRun) (R, error) {
+// Job adapts a job's Run to a scheduled Lambda handler: the run's now is
+// the schedule's time (lambdakit.ScheduledRun.At), in UTC.
+func Job[R any](run func(ctx context.Context, now time.Time) (R, error)) func(context.Context, lambdakit.ScheduledRun) (R, error) {
+	return func(ctx context.Context, in lambdakit.ScheduledRun) (R, error) {
 		return run(ctx, in.At(time.Now).UTC())
 	}
 }
@@ -53,7 +32,7 @@ func jobsConfig(rt *lambdakit.Runtime) (jobs.Config, *dynamo.Store) {
 
 // ReminderJob returns the handler of ReminderJobFunction: due reminders
 // (REMINDER_LEAD_TIMES, QUIET_HOURS) recorded with their outbox event.
-func ReminderJob(rt *lambdakit.Runtime) func(context.Context, ScheduledRun) (jobs.ReminderReport, error) {
+func ReminderJob(rt *lambdakit.Runtime) func(context.Context, lambdakit.ScheduledRun) (jobs.ReminderReport, error) {
 	cfg, store := jobsConfig(rt)
 	return Job(jobs.NewReminders(store, cfg.Reminders).Run)
 }
@@ -61,7 +40,7 @@ func ReminderJob(rt *lambdakit.Runtime) func(context.Context, ScheduledRun) (job
 // StatusSweepJob returns the handler of StatusSweepFunction: booked visits
 // NO_SHOW_GRACE_MINUTES past their end marked no_show, through the booking
 // service (history entry and event like a staff change).
-func StatusSweepJob(rt *lambdakit.Runtime) func(context.Context, ScheduledRun) (jobs.SweepReport, error) {
+func StatusSweepJob(rt *lambdakit.Runtime) func(context.Context, lambdakit.ScheduledRun) (jobs.SweepReport, error) {
 	cfg, store := jobsConfig(rt)
 	return Job(NewStatusSweep(store, cfg.NoShowGrace))
 }
@@ -80,7 +59,7 @@ func NewStatusSweep(store *dynamo.Store, grace time.Duration) func(ctx context.C
 // CleanupJob returns the handler of CleanupJobFunction: expired idempotency,
 // dedupe and outbox records deleted, and contact data removed from visits
 // older than PDPA_RETENTION_DAYS.
-func CleanupJob(rt *lambdakit.Runtime) func(context.Context, ScheduledRun) (jobs.CleanupReport, error) {
+func CleanupJob(rt *lambdakit.Runtime) func(context.Context, lambdakit.ScheduledRun) (jobs.CleanupReport, error) {
 	cfg, store := jobsConfig(rt)
 	return Job(jobs.NewCleanup(store, cfg.PDPARetention).Run)
 }
