@@ -280,7 +280,8 @@ func (s *Server) finish(ctx context.Context, rt Route, ev *events.APIGatewayV2HT
 		span.SetStatus(codes.Error, string(apperr.CodeOf(out.err)))
 		lambdakit.EmitMetric(ctx, metrics.ServerErrors, lambdakit.UnitCount, 1, nil)
 	case out.err != nil:
-		log.InfoContext(ctx, "request refused", "code", apperr.CodeOf(out.err), "message", apperr.MessageOf(out.err))
+		// "detail", not "message": the JSON log line's own message key.
+		log.InfoContext(ctx, "request refused", "code", apperr.CodeOf(out.err), "detail", apperr.MessageOf(out.err))
 	default:
 		log.InfoContext(ctx, "request completed", "replayed", out.replayed)
 	}
