@@ -135,7 +135,8 @@ func (s *Store) ListParticipants(ctx context.Context, campaignID string) ([]app.
 	return queryList[app.CampaignParticipant](ctx, s, beginsWith(campaignPK(campaignID), prefixParticipant), "participants of campaign "+campaignID)
 }
 
-// SettleParticipant records p's outcome if the participant is still pending;
+// SettleParticipant records p's outcome if the participant is still pending,
+// and removes the participant's name, phone and email (no longer needed);
 // CONFLICT otherwise (NOT_FOUND if it was never recorded).
 func (s *Store) SettleParticipant(ctx context.Context, campaignID string, p app.CampaignParticipant) error {
 	values := map[string]types.AttributeValue{
@@ -163,6 +164,10 @@ func (s *Store) SettleParticipant(ctx context.Context, campaignID string, p app.
 	default:
 		return apperr.E(apperr.Validation, "a participant settles as placed or unplaced")
 	}
+	// Data minimisation (PDPA): a settled participant is never booked again,
+	// so its contact data has served; the booked visit has its own copy.
+	update += " REMOVE participant.#pname, participant.#pphone, participant.#pemail"
+	names["#pname"], names["#pphone"], names["#pemail"] = "name", "phone", "email"
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 s.table,
 		Key:                       key(campaignPK(campaignID), participantSK(p.ExternalID)),

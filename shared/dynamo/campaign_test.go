@@ -58,11 +58,13 @@ func TestCampaignStore(t *testing.T) {
 	if len(ps) != 3 || ps[0].ExternalID != "a" || ps[1].ExternalID != "b" || ps[2].ExternalID != "c" {
 		t.Fatalf("participants = %+v", ps)
 	}
-	if ps[0].Status != app.ParticipantPlaced || ps[0].AppointmentID != "apt_1" || !ps[0].Start.Equal(start) || ps[0].Participant.Name != "N a" {
-		t.Fatalf("placed participant = %+v", ps[0])
+	// Settled: the contact data is gone (PDPA minimisation), the rest stays.
+	if a := ps[0]; a.Status != app.ParticipantPlaced || a.AppointmentID != "apt_1" || !a.Start.Equal(start) ||
+		a.Participant.Name != "" || a.Participant.Phone != "" || a.Participant.Email != "" || a.Participant.Locale != "th" || a.Participant.ExternalID != "a" {
+		t.Fatalf("placed participant = %+v", a)
 	}
-	if ps[1].Status != app.ParticipantPending {
-		t.Fatalf("b = %+v, want pending", ps[1])
+	if ps[1].Status != app.ParticipantPending || ps[1].Participant.Name != "N b" || ps[1].Participant.Phone == "" {
+		t.Fatalf("b = %+v, want pending with its contact data", ps[1])
 	}
 	got1, err := s.GetParticipant(ctx, c.ID, "a")
 	if err != nil || got1.AppointmentID != "apt_1" {
