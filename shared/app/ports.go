@@ -82,9 +82,10 @@ type Store interface {
 // and unexpired, or INPROGRESS with InProgressUntil after now; in that case it
 // returns that record (and no error) so the caller can replay it or refuse.
 // Complete stores the outcome of a claim that the business transaction did not
-// complete itself. Release deletes an INPROGRESS record so a retry can run.
+// complete itself. Release deletes the claim's own INPROGRESS record (not a
+// later claim's that took the key over) so a retry can run.
 type IdempotencyStore interface {
 	Begin(ctx context.Context, rec idempotency.Record, now time.Time) (existing *idempotency.Record, err error)
 	Complete(ctx context.Context, c *idempotency.Claim, statusCode int, body []byte) error
-	Release(ctx context.Context, key string) error
+	Release(ctx context.Context, c *idempotency.Claim) error
 }

@@ -55,11 +55,12 @@ type Meta struct {
 // unless a live record exists (COMPLETED and unexpired, or INPROGRESS with
 // InProgressUntil not before now) and then returns that record and no error;
 // Complete marks the claim's record COMPLETED with the claim's expiry; Release
-// deletes an INPROGRESS record so that a retry can run.
+// deletes the claim's own INPROGRESS record (never that of a later claim that
+// took a lapsed key over) so that a retry can run.
 type IdempotencyStore interface {
 	Begin(ctx context.Context, rec idempotency.Record, now time.Time) (existing *idempotency.Record, err error)
 	Complete(ctx context.Context, c *idempotency.Claim, statusCode int, body []byte) error
-	Release(ctx context.Context, key string) error
+	Release(ctx context.Context, c *idempotency.Claim) error
 }
 
 // Defaults and limits of Options.

@@ -125,11 +125,12 @@ func (m *memStore) Complete(_ context.Context, c *idempotency.Claim, _ int, body
 	return nil
 }
 
-func (m *memStore) Release(_ context.Context, key string) error {
+func (m *memStore) Release(_ context.Context, c *idempotency.Claim) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	key := c.Key
 	m.calls = append(m.calls, "release "+key)
-	if old, ok := m.recs[key]; ok && old.Status == idempotency.StatusInProgress {
+	if old, ok := m.recs[key]; ok && old.Status == idempotency.StatusInProgress && old.InProgressUntil.Equal(c.InProgressUntil) {
 		delete(m.recs, key)
 	}
 	return nil

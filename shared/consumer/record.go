@@ -114,7 +114,7 @@ func (c *Consumer[T]) process(ctx context.Context, r events.SQSMessage, p prepar
 		}
 	}
 
-	claim := &idempotency.Claim{Key: rec.Key, Hash: rec.Hash, ExpiresAt: rec.ExpiresAt}
+	claim := &idempotency.Claim{Key: rec.Key, Hash: rec.Hash, ExpiresAt: rec.ExpiresAt, InProgressUntil: rec.InProgressUntil}
 	herr := c.callHandler(ctx, p.msg, metaOf(r))
 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
@@ -130,7 +130,7 @@ func (c *Consumer[T]) process(ctx context.Context, r events.SQSMessage, p prepar
 		}
 		return result{outcome: OutcomeProcessed, key: key}
 	}
-	if err := c.opts.Store.Release(cctx, claim.Key); err != nil {
+	if err := c.opts.Store.Release(cctx, claim); err != nil {
 		// The claim lapses at InProgressUntil; until then retries wait.
 		lambdakit.Logger(ctx).WarnContext(ctx, "consumer: dedupe record not released",
 			"consumer", c.opts.Name, "messageId", r.MessageId, "dedupeKey", key, "error", truncate(err.Error(), maxDetail))

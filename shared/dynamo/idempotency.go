@@ -185,15 +185,19 @@ func (s *Store) Complete(ctx context.Context, c *idempotency.Claim, statusCode i
 	return nil
 }
 
-// Release deletes the INPROGRESS record of key so that a retry can run. A
-// record that is absent or COMPLETED is left alone (and no error returned).
-func (s *Store) Release(ctx context.Context, k string) error {
+// Release deletes the claim's INPROGRESS record so that a retry can run. A
+// record that is absent, COMPLETED, or another claim's (one that took the
+// key over after this claim lapsed: another inProgressUntil) is left alone,
+// and no error returned.
+func (s *Store) Release(ctx context.Context, c *idempotency.Claim) error {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 s.table,
-		Key:                       key(idemPK(k), skIdem),
-		ConditionExpression:       aws.String("#status = :inprogress"),
-		ExpressionAttributeNames:  map[string]string{"#status": attrIdemStatus},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":inprogress": avS(idempotency.StatusInProgress)},
+		TableName:                s.table,
+		Key:                      key(idemPK(c.Key), skIdem),
+		ConditionExpression:      aws.String("#status = :inprogress AND " + attrIdemInProgress + " = :mine"),
+		ExpressionAttributeNames: map[string]string{"#status": attrIdemStatus},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":inprogress": avS(idempotency.StatusInProgress), ":mine": avN(c.InProgressUntil.UnixMilli()),
+		},
 	})
 	if err != nil && !isConditionFailed(err) {
 		return apperr.Wrap(err, "dynamo: release idempotency record")

@@ -73,7 +73,7 @@ func TestIdempotencyBeginCompleteRelease(t *testing.T) {
 	}
 
 	// Release leaves a COMPLETED record alone.
-	ok(t, s.Release(ctx, "u1:k1"))
+	ok(t, s.Release(ctx, &idempotency.Claim{Key: "u1:k1", InProgressUntil: t0.Add(30 * time.Second)}))
 	if r := getRecord(t, s, "u1:k1"); r == nil || r.Status != idempotency.StatusCompleted {
 		t.Fatalf("record after Release of COMPLETED: %+v", r)
 	}
@@ -89,12 +89,19 @@ func TestIdempotencyBeginCompleteRelease(t *testing.T) {
 		t.Fatalf("record after takeover: %+v", r)
 	}
 
-	// Release deletes an INPROGRESS record; releasing nothing is fine.
-	ok(t, s.Release(ctx, "u1:k1"))
+	// A late release by a claim that lapsed before this takeover leaves the
+	// new holder's record alone.
+	ok(t, s.Release(ctx, &idempotency.Claim{Key: "u1:k1", InProgressUntil: t0.Add(30 * time.Second)}))
+	if r := getRecord(t, s, "u1:k1"); r == nil || r.Hash != "h9" || r.Status != idempotency.StatusInProgress {
+		t.Fatalf("a stale claim's release removed the new holder's record: %+v", r)
+	}
+	// Release deletes the claim's own INPROGRESS record; releasing nothing is fine.
+	mine := &idempotency.Claim{Key: "u1:k1", InProgressUntil: inProgress("u1:k1", "h9", expired).InProgressUntil}
+	ok(t, s.Release(ctx, mine))
 	if r := getRecord(t, s, "u1:k1"); r != nil {
 		t.Fatalf("record after Release: %+v", r)
 	}
-	ok(t, s.Release(ctx, "u1:k1"))
+	ok(t, s.Release(ctx, mine))
 	existing, err = s.Begin(ctx, inProgress("u1:k1", "h1", expired), expired)
 	ok(t, err)
 	if existing != nil {

@@ -116,7 +116,8 @@ func (m *memIdem) completeLocked(c *idempotency.Claim, status int, body []byte) 
 	c.Completed = true
 }
 
-func (m *memIdem) Release(_ context.Context, key string) error {
+func (m *memIdem) Release(_ context.Context, c *idempotency.Claim) error {
+	key := c.Key
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.releases++

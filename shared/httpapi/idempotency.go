@@ -121,10 +121,11 @@ func (s *Server) runIdempotent(ctx context.Context, rt Route, req *Request) outc
 	}
 
 	claim := &idempotency.Claim{
-		Key:           rec.Key,
-		Hash:          rec.Hash,
-		SuccessStatus: rt.successStatus(),
-		ExpiresAt:     rec.ExpiresAt,
+		Key:             rec.Key,
+		Hash:            rec.Hash,
+		SuccessStatus:   rt.successStatus(),
+		ExpiresAt:       rec.ExpiresAt,
+		InProgressUntil: rec.InProgressUntil,
 	}
 	status, body, err := s.call(idempotency.NewContext(ctx, claim), rt, req)
 
@@ -136,7 +137,7 @@ func (s *Server) runIdempotent(ctx context.Context, rt Route, req *Request) outc
 			// The store recorded a success, then the handler failed: the stored
 			// outcome stands and a retry will replay it.
 			log.ErrorContext(ctx, "handler failed after its idempotent outcome was stored", "error", err.Error())
-		} else if rerr := s.idem.Release(cctx, claim.Key); rerr != nil {
+		} else if rerr := s.idem.Release(cctx, claim); rerr != nil {
 			// The claim lapses at InProgressUntil; until then retries get 409.
 			log.WarnContext(ctx, "idempotency release failed", "error", rerr.Error())
 		}

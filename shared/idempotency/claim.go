@@ -28,6 +28,10 @@ type Claim struct {
 	SuccessStatus int
 	// ExpiresAt is when the record may be forgotten (at least 24 h).
 	ExpiresAt time.Time
+	// InProgressUntil is the in-progress deadline this claim stored: it tells
+	// this claim's record from the record of a later claim that took the key
+	// over after this one lapsed, so Release never deletes the other's.
+	InProgressUntil time.Time
 	// Completed is set once the completion has been stored.
 	Completed bool
 }
