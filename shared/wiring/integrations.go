@@ -2,12 +2,14 @@ package wiring
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/labchain/appointments/shared/app"
+	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/consumer"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/lambdakit"
@@ -47,17 +49,19 @@ func POSConsumer(rt *lambdakit.Runtime) *consumer.Consumer[messages.POSOrder] {
 // calls permanent (app.PermanentIntegrationError: a contradiction, a limit)
 // are dead-lettered at once with reason "permanent"; every other failure is
 // transient and retried, in particular NOT_FOUND for an unknown appointment
-// or a lab order not linked yet. Such a message stays transient until the
-// queue's maxReceiveCount (5), when SQS's redrive moves it to the DLQ: it
-// then has no failure-reason attribute, the redrive itself being the reason
-// (docs/runbook.md).
+// or a lab order not linked yet (it may arrive later). On the message's
+// last delivery (LastDelivery) a NOT_FOUND is dead-lettered by the consumer
+// itself, so the DLQ message carries a failure-reason ("permanent") and a
+// failure-detail naming what was not found, instead of arriving through
+// SQS's redrive without them; other transient failures are still left to
+// the redrive.
 func NewLISConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, now func() time.Time) *consumer.Consumer[messages.LISSampleStatus] {
 	lis := app.NewIntegrations(store, now)
 	return consumer.New(consumer.Options{
 		Name: lisConsumer, Store: store, DeadLetters: dl,
 		IsUnknownVersion: messages.IsUnknownVersion, Now: now,
-	}, func(ctx context.Context, m messages.LISSampleStatus, _ consumer.Meta) error {
-		return IntegrationFailure(lis.ApplySampleStatus(ctx, m.SampleEvent()))
+	}, func(ctx context.Context, m messages.LISSampleStatus, meta consumer.Meta) error {
+		return IntegrationFailure(lastDeliveryNotFound(lis.ApplySampleStatus(ctx, m.SampleEvent()), meta))
 	})
 }
 
@@ -70,13 +74,27 @@ func NewPOSConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, now func(
 	return consumer.New(consumer.Options{
 		Name: posConsumer, Store: store, DeadLetters: dl,
 		IsUnknownVersion: messages.IsUnknownVersion, Now: now,
-	}, func(ctx context.Context, m messages.POSOrder, _ consumer.Meta) error {
+	}, func(ctx context.Context, m messages.POSOrder, meta consumer.Meta) error {
 		ev, err := m.OrderEvent()
 		if err != nil {
 			return consumer.Permanent(err)
 		}
-		return IntegrationFailure(pos.ApplyOrder(ctx, ev))
+		return IntegrationFailure(lastDeliveryNotFound(pos.ApplyOrder(ctx, ev), meta))
 	})
+}
+
+// LastDelivery is the queues' maxReceiveCount (template.yaml, enforced by
+// infra/templatecheck): on this delivery a failed message goes to the DLQ.
+const LastDelivery = 5
+
+// lastDeliveryNotFound makes a NOT_FOUND (unknown appointment, unlinked lab
+// order) permanent on a message's last delivery, so that the consumer
+// dead-letters it with a reason rather than SQS without one.
+func lastDeliveryNotFound(err error, meta consumer.Meta) error {
+	if meta.ReceiveCount >= LastDelivery && apperr.Is(err, apperr.NotFound) {
+		return consumer.Permanent(fmt.Errorf("still not found after %d deliveries: %w", meta.ReceiveCount, err))
+	}
+	return err
 }
 
 // IntegrationFailure marks the permanent errors of the integration use cases

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,5 +187,54 @@ func TestPOSConsumerPermanentAndTransient(t *testing.T) {
 	resp, err = c.Handle(ctx, sqsEvent(posBody("pos-4", other.ID, "br_1", "order.refunded", "100.00"), paid))
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m-0" {
 		t.Fatalf("refund before payment: %+v, %v (want a retry of m-0)", resp, err)
+	}
+}
+
+// TestUnknownAppointmentOnLastDelivery: an event for an appointment that
+// does not exist is retried on early deliveries, and on the queue's last
+// delivery dead-lettered by the consumer with a reason and a detail (not by
+// SQS's redrive, which would carry neither); LIS and POS alike.
+func TestUnknownAppointmentOnLastDelivery(t *testing.T) {
+	client := testenv.DynamoDB(t)
+	store := dynamo.New(client, testenv.NewTable(t, client))
+	ctx := context.Background()
+	lisMsg := lisOrderBody("lis-x", "apt_missing", "LO-X", "collected", 1)
+	posMsg := posBody("pos-x", "apt_missing", "br_1", "order.paid", "350.00")
+	for name, mk := range map[string]func(dl *deadLetters) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error){
+		"lis": func(dl *deadLetters) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+			return wiring.NewLISConsumer(store, dl, func() time.Time { return now }).Handle
+		},
+		"pos": func(dl *deadLetters) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+			return wiring.NewPOSConsumer(store, dl, func() time.Time { return now }).Handle
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			body := lisMsg
+			if name == "pos" {
+				body = posMsg
+			}
+			dl := &deadLetters{}
+			handle := mk(dl)
+			for receive := 1; receive <= wiring.LastDelivery; receive++ {
+				ev := sqsEvent(body)
+				ev.Records[0].Attributes["ApproximateReceiveCount"] = fmt.Sprint(receive)
+				// A batch whose every record failed is an invocation error.
+				resp, err := handle(ctx, ev)
+				last := receive == wiring.LastDelivery
+				if failed := err != nil || len(resp.BatchItemFailures) == 1; failed == last {
+					t.Fatalf("delivery %d: failures %+v (last %v)", receive, resp.BatchItemFailures, last)
+				}
+				if got := len(dl.reasons()); (got == 1) != last {
+					t.Fatalf("delivery %d: %d dead letters", receive, got)
+				}
+			}
+			if r := dl.reasons(); r[0] != string(consumer.ReasonPermanent) {
+				t.Fatalf("reason %v", r)
+			}
+			detail := dl.got[0].Attributes[consumer.AttrFailureDetail].StringValue
+			if detail == nil || !strings.Contains(*detail, "not found after 5 deliveries") {
+				t.Fatalf("failure-detail %v", detail)
+			}
+		})
 	}
 }
