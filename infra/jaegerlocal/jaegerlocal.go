@@ -121,16 +121,9 @@ type Server struct {
 // picked port was taken meanwhile), Start tries again with new ports, up to
 // three times.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	bin := opts.Bin
-	if bin == "" {
-		b, err := DefaultBin()
-		if err != nil {
-			return nil, err
-		}
-		bin = b
-	}
-	if st, err := os.Stat(bin); err != nil || st.IsDir() {
-		return nil, fmt.Errorf("jaegerlocal: %s: %w", bin, ErrNoBinary)
+	bin, err := proc.Binary(opts.Bin, DefaultBin, ErrNoBinary)
+	if err != nil {
+		return nil, fmt.Errorf("jaegerlocal: %w", err)
 	}
 	// A fixed port already in use would let the readiness probe reach the
 	// other listener before this Jaeger fails to bind and exits.

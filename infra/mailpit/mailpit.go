@@ -80,16 +80,9 @@ type Server struct {
 // ErrNotInstalled when the binary is missing, and includes the tail of
 // Mailpit's output when it fails to start.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	bin := opts.Bin
-	if bin == "" {
-		b, err := DefaultBin()
-		if err != nil {
-			return nil, err
-		}
-		bin = b
-	}
-	if st, err := os.Stat(bin); err != nil || st.IsDir() {
-		return nil, fmt.Errorf("mailpit: %s: %w", bin, ErrNotInstalled)
+	bin, err := proc.Binary(opts.Bin, DefaultBin, ErrNotInstalled)
+	if err != nil {
+		return nil, fmt.Errorf("mailpit: %w", err)
 	}
 	// A free port picked here may be taken before Mailpit binds it; that
 	// shows as an early exit, so try a few.

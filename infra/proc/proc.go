@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"runtime"
 	"sync"
@@ -192,4 +193,21 @@ func (p *Process) WaitReady(ctx context.Context, what string, interval time.Dura
 		case <-tick.C:
 		}
 	}
+}
+
+// Binary returns bin, or def() when bin is "", after checking that it is a
+// file; otherwise an error naming the path and wrapping missing (the
+// package's "not installed: run `make tools`" error).
+func Binary(bin string, def func() (string, error), missing error) (string, error) {
+	if bin == "" {
+		b, err := def()
+		if err != nil {
+			return "", err
+		}
+		bin = b
+	}
+	if st, err := os.Stat(bin); err != nil || st.IsDir() {
+		return "", fmt.Errorf("%s: %w", bin, missing)
+	}
+	return bin, nil
 }

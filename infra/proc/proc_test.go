@@ -91,3 +91,18 @@ func TestWaitReady(t *testing.T) {
 		t.Fatalf("exit: %v", err)
 	}
 }
+
+func TestBinary(t *testing.T) {
+	missing := errors.New("not installed")
+	dir := t.TempDir()
+	if _, err := Binary("", func() (string, error) { return dir + "/nope", nil }, missing); !errors.Is(err, missing) || !strings.Contains(err.Error(), dir+"/nope") {
+		t.Fatalf("missing default: %v", err)
+	}
+	if _, err := Binary(dir, nil, missing); !errors.Is(err, missing) {
+		t.Fatalf("a folder is not a binary: %v", err)
+	}
+	sh, _ := exec.LookPath("sh")
+	if got, err := Binary(sh, nil, missing); err != nil || got != sh {
+		t.Fatalf("explicit binary: %q %v", got, err)
+	}
+}
