@@ -3,11 +3,11 @@ package localdev
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/labchain/appointments/infra/mailpit"
+	"github.com/labchain/appointments/infra/proc"
 )
 
 // Ports of Mailpit under `localdev up` (Mailpit's own defaults).
@@ -58,9 +58,8 @@ func defaultMessagingParams() map[string]string {
 }
 
 func (r *resolved) checkMailpit() error {
-	st, err := os.Stat(r.MailpitBin)
-	if err != nil || st.IsDir() {
-		return fmt.Errorf("localdev: %s: %w", r.MailpitBin, ErrNoMailpit)
+	if _, err := proc.Binary(r.MailpitBin, nil, ErrNoMailpit); err != nil {
+		return fmt.Errorf("localdev: %w", err)
 	}
 	return nil
 }

@@ -3,10 +3,10 @@ package localdev
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/labchain/appointments/infra/jaegerlocal"
+	"github.com/labchain/appointments/infra/proc"
 )
 
 // Ports of Jaeger under `localdev up` (Jaeger's own defaults).
@@ -30,9 +30,8 @@ func (r *resolved) checkJaeger() error {
 	if !r.Tracing {
 		return nil
 	}
-	st, err := os.Stat(r.JaegerBin)
-	if err != nil || st.IsDir() {
-		return fmt.Errorf("localdev: %s: %w (run `make tools`)", r.JaegerBin, ErrNoJaeger)
+	if _, err := proc.Binary(r.JaegerBin, nil, ErrNoJaeger); err != nil {
+		return fmt.Errorf("localdev: %w", err)
 	}
 	return nil
 }
