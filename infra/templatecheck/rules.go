@@ -182,7 +182,7 @@ func CheckPolicies(tpl *samtemplate.Template) []error {
 			readOnly = true
 		}
 		var dynamoPolicies int
-		sent := map[string]bool{}
+		sent, pollerPolicy := map[string]bool{}, map[string]bool{}
 		for _, p := range list(f.Properties["Policies"]) {
 			pm := samtemplate.Map(p)
 			if len(pm) != 1 {
@@ -216,6 +216,8 @@ func CheckPolicies(tpl *samtemplate.Template) []error {
 						}
 					} else if !polledQueues[q[0]] && !usedQueues[q[0]] {
 						bad("may poll %s but neither consumes nor names it", q[0])
+					} else {
+						pollerPolicy[q[0]] = true
 					}
 				case "Statement":
 					// An inline statement only for the patient-message senders,
@@ -247,7 +249,9 @@ func CheckPolicies(tpl *samtemplate.Template) []error {
 			bad("TABLE_NAME=%q with %d DynamoDB policies; want exactly one policy iff it uses the table", tableRef, dynamoPolicies)
 		}
 		for q := range usedQueues {
-			if !sent[q] {
+			// Naming the queue it polls, with SQSPollerPolicy, is for
+			// changing its messages' visibility, not for sending.
+			if !sent[q] && !(polledQueues[q] && pollerPolicy[q]) {
 				bad("names queue %s in its environment but has no SQSSendMessagePolicy for it", q)
 			}
 		}

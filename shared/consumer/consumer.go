@@ -63,6 +63,12 @@ type IdempotencyStore interface {
 	Release(ctx context.Context, c *idempotency.Claim) error
 }
 
+// Delayer hides a received message for d, so that it is delivered again
+// only then (SQS ChangeMessageVisibility on its receipt handle).
+type Delayer interface {
+	Delay(ctx context.Context, r events.SQSMessage, d time.Duration) error
+}
+
 // Defaults and limits of Options.
 const (
 	// DefaultDedupeTTL is how long a completed dedupe record is kept.
@@ -112,6 +118,10 @@ type Options struct {
 	// messages are dead-lettered as unknown_version rather than invalid.
 	// ErrUnknownVersion is recognised whether or not it is set.
 	IsUnknownVersion func(error) bool
+	// Delayer sets a message's redelivery delay for handler errors marked
+	// by RetryAfter (the SQS adapter: ChangeMessageVisibility); nil means
+	// such errors are retried after the queue's visibility timeout.
+	Delayer Delayer
 	// TracerProvider creates the per-record spans; nil means the global one
 	// (otel.GetTracerProvider, which lambdakit.Init sets).
 	TracerProvider trace.TracerProvider

@@ -624,3 +624,57 @@ func TestIsUnknownVersionOption(t *testing.T) {
 		}
 	}
 }
+
+// recDelayer records the delays asked for, per message id.
+type recDelayer struct {
+	mu   sync.Mutex
+	got  map[string]time.Duration
+	fail bool
+}
+
+func (d *recDelayer) Delay(_ context.Context, r events.SQSMessage, delay time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fail {
+		return errors.New("ChangeMessageVisibility refused")
+	}
+	d.got[r.MessageId] = delay
+	return nil
+}
+
+// TestRetryAfterDelaysRedelivery: a RetryAfter error is a transient failure
+// (reported, claim released) whose message the Delayer hides for the delay,
+// capped at SQS's 12 hours; other transient failures are not delayed; a
+// failing Delayer leaves the plain retry.
+func TestRetryAfterDelaysRedelivery(t *testing.T) {
+	var eff effects
+	d := &recDelayer{got: map[string]time.Duration{}}
+	c, store, dlq := newTestConsumer(t, Options{Delayer: d}, &eff)
+	resp, err := c.Handle(bg(), event(
+		record("m1", body("e1", "later")),
+		record("m2", body("e2", "much-later")),
+		record("m3", body("e3", "transient")),
+		record("m4", body("e4", "")),
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := failedIDs(resp); !reflect.DeepEqual(got, []string{"m1", "m2", "m3"}) {
+		t.Fatalf("BatchItemFailures = %v", got)
+	}
+	if !reflect.DeepEqual(d.got, map[string]time.Duration{"m1": 7 * time.Hour, "m2": MaxRetryDelay}) {
+		t.Fatalf("delays = %v", d.got)
+	}
+	if _, ok := store.get("consumer#test#e1"); ok || len(dlq.letters()) != 0 {
+		t.Fatal("a held message kept its claim or was dead-lettered")
+	}
+	// A Delayer that fails does not fail the record any worse.
+	d.fail = true
+	resp, err = c.Handle(bg(), event(record("m5", body("e5", "later")), record("m6", body("e6", ""))))
+	if err != nil || !reflect.DeepEqual(failedIDs(resp), []string{"m5"}) {
+		t.Fatalf("with a failing Delayer: %v %v", failedIDs(resp), err)
+	}
+	if RetryAfter(nil, time.Hour) != nil {
+		t.Error("RetryAfter(nil) is not nil")
+	}
+}

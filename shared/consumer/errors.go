@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"errors"
+	"time"
 	"unicode/utf8"
 )
 
@@ -58,6 +59,42 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
+}
+
+// MaxRetryDelay is the longest RetryAfter delay: SQS's maximum visibility
+// timeout.
+const MaxRetryDelay = 12 * time.Hour
+
+// retryAfterError is a transient error with a wanted redelivery delay.
+type retryAfterError struct {
+	err   error
+	delay time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// RetryAfter marks a handler error as transient with a wanted delay before
+// the message is delivered again (capped at MaxRetryDelay), for a message
+// that must wait rather than fail, such as one held until the morning. The
+// consumer asks Options.Delayer to hide the message that long; without a
+// Delayer, or if that fails, it is an ordinary transient error (redelivered
+// after the queue's visibility timeout). Each delay uses up one of the
+// queue's maxReceiveCount deliveries. RetryAfter(nil, d) is nil.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryAfterError{err: err, delay: min(max(d, 0), MaxRetryDelay)}
+}
+
+// retryDelay returns the delay RetryAfter gave err, if any.
+func retryDelay(err error) (time.Duration, bool) {
+	var r *retryAfterError
+	if errors.As(err, &r) {
+		return r.delay, true
+	}
+	return 0, false
 }
 
 // rejection is a permanent failure found before the handler ran.

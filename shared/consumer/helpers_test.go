@@ -233,6 +233,10 @@ func actionHandler(eff *effects) func(context.Context, testMsg, Meta) error {
 			return Permanent(errors.New("appointment can never exist"))
 		case "panic":
 			panic("handler bug")
+		case "later":
+			return RetryAfter(errors.New("held until the morning"), 7*time.Hour)
+		case "much-later":
+			return RetryAfter(errors.New("held for days"), 72*time.Hour)
 		}
 		eff.add(m.EventID)
 		return nil

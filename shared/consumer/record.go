@@ -138,6 +138,12 @@ func (c *Consumer[T]) process(ctx context.Context, r events.SQSMessage, p prepar
 	if IsPermanent(herr) {
 		return c.deadLetter(ctx, r, key, herr)
 	}
+	if d, ok := retryDelay(herr); ok && c.opts.Delayer != nil {
+		if err := c.opts.Delayer.Delay(cctx, r, d); err != nil {
+			lambdakit.Logger(ctx).WarnContext(ctx, "consumer: redelivery delay not set; the queue's visibility timeout applies",
+				"consumer", c.opts.Name, "messageId", r.MessageId, "delay", d.String(), "error", truncate(err.Error(), maxDetail))
+		}
+	}
 	return result{outcome: OutcomeRetry, detail: herr.Error(), key: key}
 }
 

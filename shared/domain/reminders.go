@@ -183,6 +183,33 @@ func (p ReminderPolicy) SendAt(start time.Time, lead time.Duration, loc *time.Lo
 	return wallInstant(loc, y, m, d+began, qs-int(EveningBeforeQuiet/time.Minute))
 }
 
+// QuietUntil reports whether t lies in the quiet hours by the clock of loc
+// and, if so, returns the end of that quiet period (the next QuietEnd). It
+// is the rule for messages that are not reminders but may wait for the
+// morning (results ready, recollection needed): they are held until then.
+func (p ReminderPolicy) QuietUntil(t time.Time, loc *time.Location) (time.Time, bool) {
+	qs, qe, ok := p.quiet()
+	if !ok {
+		return time.Time{}, false
+	}
+	l := t.In(loc)
+	y, m, d := l.Date()
+	tod := l.Hour()*60 + l.Minute()
+	var ends int
+	switch {
+	case qs < qe: // within one day, e.g. 00:00–06:00
+		if tod < qs || tod >= qe {
+			return time.Time{}, false
+		}
+	case tod >= qs: // spans midnight and began this evening
+		ends = 1
+	case tod < qe: // spans midnight and began yesterday evening
+	default:
+		return time.Time{}, false
+	}
+	return wallInstant(loc, y, m, d+ends, qe), true
+}
+
 // DueReminder is one reminder of a visit that a run sends.
 type DueReminder struct {
 	// Lead is the reminder's lead time (one of the policy's LeadTimes).

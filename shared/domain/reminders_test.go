@@ -220,3 +220,37 @@ func TestReminderDueEvent(t *testing.T) {
 		t.Fatalf("event %+v", ev)
 	}
 }
+
+func TestQuietUntil(t *testing.T) {
+	bkk, _ := time.LoadLocation("Asia/Bangkok")
+	p := DefaultReminderPolicy() // 21:00–07:00
+	for _, tc := range []struct {
+		at    time.Time
+		until time.Time // zero: not quiet
+	}{
+		{time.Date(2026, 12, 1, 20, 59, 0, 0, bkk), time.Time{}},
+		{time.Date(2026, 12, 1, 21, 0, 0, 0, bkk), time.Date(2026, 12, 2, 7, 0, 0, 0, bkk)},
+		{time.Date(2026, 12, 1, 23, 30, 0, 0, bkk), time.Date(2026, 12, 2, 7, 0, 0, 0, bkk)},
+		{time.Date(2026, 12, 2, 3, 15, 0, 0, bkk), time.Date(2026, 12, 2, 7, 0, 0, 0, bkk)},
+		{time.Date(2026, 12, 2, 6, 59, 0, 0, bkk), time.Date(2026, 12, 2, 7, 0, 0, 0, bkk)},
+		{time.Date(2026, 12, 2, 7, 0, 0, 0, bkk), time.Time{}},
+		{time.Date(2026, 12, 2, 12, 0, 0, 0, bkk), time.Time{}},
+		// The instant is judged by the branch's clock, whatever its own zone.
+		{time.Date(2026, 12, 1, 20, 0, 0, 0, time.UTC), time.Date(2026, 12, 2, 7, 0, 0, 0, bkk)},
+	} {
+		until, quiet := p.QuietUntil(tc.at, bkk)
+		if quiet != !tc.until.IsZero() || !until.Equal(tc.until) {
+			t.Errorf("%v: %v %v, want %v", tc.at, until, quiet, tc.until)
+		}
+	}
+	// New York across the spring-forward night: the quiet period still ends
+	// at 07:00 by the clock.
+	ny, _ := time.LoadLocation("America/New_York")
+	until, quiet := p.QuietUntil(time.Date(2026, 3, 7, 23, 0, 0, 0, ny), ny)
+	if !quiet || !until.Equal(time.Date(2026, 3, 8, 7, 0, 0, 0, ny)) {
+		t.Errorf("DST night: %v %v", until, quiet)
+	}
+	if _, quiet := (ReminderPolicy{LeadTimes: DefaultLeadTimes()}).QuietUntil(time.Date(2026, 12, 2, 3, 0, 0, 0, bkk), bkk); quiet {
+		t.Error("no quiet hours configured, yet quiet")
+	}
+}

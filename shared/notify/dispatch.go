@@ -82,6 +82,24 @@ type Options struct {
 	// Observe is called with every delivery this dispatcher finished (for
 	// metrics); nil means none.
 	Observe func(ctx context.Context, d Delivery)
+	// Quiet holds the messages of HeldKinds made during its quiet hours
+	// (QuietStart, QuietEnd by the branch's clock) until they end: a
+	// results-ready SMS caused by a lab event at 02:00 goes at 07:00. Its
+	// lead times are not used. Zero: no quiet hours.
+	Quiet domain.ReminderPolicy
+}
+
+// HeldKinds are the kinds that wait for the end of the quiet hours. The
+// others answer something the patient just did (booking, cancelling,
+// paying) or are timed already (reminders).
+var HeldKinds = map[Kind]bool{KindResultsReady: true, KindRecollectionNeeded: true}
+
+// HeldError is returned by Dispatch for a job held by the quiet hours: no
+// delivery was made; the job must be delivered again at Until.
+type HeldError struct{ Until time.Time }
+
+func (e *HeldError) Error() string {
+	return "notify: held by the quiet hours until " + e.Until.UTC().Format(time.RFC3339)
 }
 
 // Dispatcher turns notification jobs into messages: for each channel the
@@ -164,6 +182,11 @@ func (d *Dispatcher) Dispatch(ctx context.Context, j Job) ([]Delivery, error) {
 	if suppressed == "" {
 		if data, err = d.data(ctx, kind, cur, j); err != nil {
 			return nil, err
+		}
+		if HeldKinds[kind] {
+			if until, quiet := d.opts.Quiet.QuietUntil(d.opts.Now(), data.Location); quiet {
+				return nil, &HeldError{Until: until}
+			}
 		}
 	}
 	if profile, err = d.store.GetProfile(ctx, cur.Patient.ID); err != nil {

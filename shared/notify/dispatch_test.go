@@ -420,3 +420,32 @@ func TestProviderOutageSpansRedeliveries(t *testing.T) {
 		t.Fatalf("final delivery: %+v", d)
 	}
 }
+
+// TestQuietHoursHoldResults: a results-ready job made at night is held
+// until 07:00 branch time (nothing claimed, nothing sent); by day it goes;
+// a cancellation at night is not held.
+func TestQuietHoursHoldResults(t *testing.T) {
+	a := visit()
+	f := newFixture(a)
+	night := time.Date(2026, 12, 2, 2, 30, 0, 0, bkk)
+	f.d.opts.Now = func() time.Time { return night }
+	f.d.opts.Quiet = domain.DefaultReminderPolicy()
+	_, err := f.d.Dispatch(context.Background(), job(t, domain.EventAppointmentResultsReady, a))
+	var held *HeldError
+	if !errors.As(err, &held) || !held.Until.Equal(time.Date(2026, 12, 2, 7, 0, 0, 0, bkk)) {
+		t.Fatalf("err = %v, want held until 07:00", err)
+	}
+	if len(f.sms.sent)+len(f.email.sent) != 0 || len(f.store.deliveries) != 0 {
+		t.Fatal("a held job sent or claimed something")
+	}
+	if _, err := f.d.Dispatch(context.Background(), job(t, domain.EventAppointmentCancelled, a)); err != nil || len(f.sms.sent) != 1 {
+		t.Fatalf("cancellation at night: %v, %d SMS", err, len(f.sms.sent))
+	}
+	f.d.opts.Now = func() time.Time { return time.Date(2026, 12, 2, 7, 0, 0, 0, bkk) }
+	if _, err := f.d.Dispatch(context.Background(), job(t, domain.EventAppointmentResultsReady, a)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.sms.sent); n != 2 || f.sms.sent[1].Kind != KindResultsReady {
+		t.Fatalf("results at 07:00: %d SMS", n)
+	}
+}

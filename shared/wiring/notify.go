@@ -16,6 +16,7 @@ import (
 	"github.com/labchain/appointments/shared/consumer"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/httpapi"
+	"github.com/labchain/appointments/shared/jobs"
 	"github.com/labchain/appointments/shared/lambdakit"
 	"github.com/labchain/appointments/shared/metrics"
 	"github.com/labchain/appointments/shared/notify"
@@ -43,7 +44,8 @@ func Notifications(rt *lambdakit.Runtime) (*app.Notifications, *httpapi.Server) 
 // lambdakit.MustInit.
 func NotificationConsumer(rt *lambdakit.Runtime) *consumer.Consumer[notify.Job] {
 	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
-	dlq := sqsx.NewDLQ(sqs.NewFromConfig(rt.AWS), rt.Config.DeadLetterQueueURL)
+	sqsClient := sqs.NewFromConfig(rt.AWS)
+	dlq := sqsx.NewDLQ(sqsClient, rt.Config.DeadLetterQueueURL)
 	pcfg, err := providers.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		coldStartFailed(rt, err)
@@ -56,17 +58,32 @@ func NotificationConsumer(rt *lambdakit.Runtime) *consumer.Consumer[notify.Job] 
 	if err != nil {
 		coldStartFailed(rt, err)
 	}
-	return NewNotificationConsumer(store, dlq, senders, opts)
+	if rt.Config.NotificationsQueueURL == "" {
+		// The queue's own URL: jobs held by the quiet hours are hidden in it.
+		coldStartFailed(rt, errors.New("NOTIFICATIONS_QUEUE_URL is required"))
+	}
+	return NewNotificationConsumer(store, dlq, sqsx.NewDelayer(sqsClient, rt.Config.NotificationsQueueURL), senders, opts)
 }
 
 // NotifyOptionsFromEnv reads NOTIFY_MAX_ATTEMPTS (1..10, default
 // notify.DefaultMaxAttempts), NOTIFY_BASE_BACKOFF_MS (10..10000, default
-// notify.DefaultBaseBackoff) and NOTIFY_FINAL_RECEIVE (1..4, below the
-// queue's maxReceiveCount 5; default notify.DefaultFinalReceive), and sets
-// the metrics observer.
+// notify.DefaultBaseBackoff), NOTIFY_FINAL_RECEIVE (1..4, below the
+// queue's maxReceiveCount 5; default notify.DefaultFinalReceive) and
+// QUIET_HOURS (as the reminder job reads it, default 21:00-07:00; "off"),
+// and sets the metrics observer.
 func NotifyOptionsFromEnv(getenv func(string) string) (notify.Options, error) {
 	opts := notify.Options{Observe: ObserveDelivery}
 	var errs []error
+	if jc, err := jobs.ConfigFromEnv(func(k string) string {
+		if k == jobs.EnvQuietHours {
+			return getenv(k)
+		}
+		return "" // only the quiet hours concern notifications
+	}); err != nil {
+		errs = append(errs, err)
+	} else {
+		opts.Quiet = jc.Reminders
+	}
 	if v := getenv("NOTIFY_MAX_ATTEMPTS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 10 {
@@ -94,19 +111,28 @@ func NotifyOptionsFromEnv(getenv func(string) string) (notify.Options, error) {
 // NewNotificationConsumer builds the notification consumer: each job,
 // deduplicated by event id, is dispatched on every channel. A job for an
 // unknown appointment is dead-lettered at once; a delivery in flight
-// elsewhere and store errors are retried.
-func NewNotificationConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, senders map[notify.Channel]notify.Sender, opts notify.Options) *consumer.Consumer[notify.Job] {
+// elsewhere and store errors are retried; a job held by the quiet hours is
+// hidden in the queue (delayer) until they end.
+func NewNotificationConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, delayer consumer.Delayer, senders map[notify.Channel]notify.Sender, opts notify.Options) *consumer.Consumer[notify.Job] {
 	d := notify.NewDispatcher(store, senders, opts)
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
 	return consumer.New(consumer.Options{
-		Name: notificationConsumer, Store: store, DeadLetters: dl, Concurrency: 5, Now: opts.Now,
+		Name: notificationConsumer, Store: store, DeadLetters: dl, Delayer: delayer, Concurrency: 5, Now: opts.Now,
 	}, func(ctx context.Context, j notify.Job, meta consumer.Meta) error {
 		j.ReceiveCount = meta.ReceiveCount
 		trace.SpanFromContext(ctx).SetAttributes(
 			lambdakit.AttrAppointmentID.String(j.Appointment.ID), lambdakit.AttrEventType.String(j.Event.Type),
 			lambdakit.AttrNotificationKind.String(string(j.Kind())))
 		_, err := d.Dispatch(ctx, j)
-		if errors.Is(err, notify.ErrUnknownAppointment) {
+		var held *notify.HeldError
+		switch {
+		case errors.Is(err, notify.ErrUnknownAppointment):
 			return consumer.Permanent(err)
+		case errors.As(err, &held):
+			return consumer.RetryAfter(err, held.Until.Sub(now()))
 		}
 		return err
 	})
