@@ -73,6 +73,7 @@ func Redrive(ctx context.Context, client Client, dlqURL, targetURL string, max i
 		}
 	}
 	fifo := strings.HasSuffix(targetURL, ".fifo")
+	empty := 0
 	for moved < limit {
 		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(dlqURL),
@@ -86,8 +87,14 @@ func Redrive(ctx context.Context, client Client, dlqURL, targetURL string, max i
 			return moved, fmt.Errorf("redrive: receive from %s: %w", dlqURL, err)
 		}
 		if len(out.Messages) == 0 {
-			return moved, nil
+			// One empty long poll can happen with messages left (a busy
+			// emulator, a freshly sent message); two in a row end the run.
+			if empty++; empty >= 2 {
+				return moved, nil
+			}
+			continue
 		}
+		empty = 0
 		for i, m := range out.Messages {
 			if err := move(ctx, client, dlqURL, targetURL, fifo, m); err != nil {
 				release(ctx, client, dlqURL, out.Messages[i+1:])
