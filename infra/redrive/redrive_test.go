@@ -133,6 +133,19 @@ func count(t *testing.T, c *sqs.Client, url string) int {
 	return n
 }
 
+// waitCount waits until the queue's approximate count is n: the emulator,
+// like SQS, counts sent messages with a lag.
+func waitCount(t *testing.T, c *sqs.Client, url string, n int) {
+	t.Helper()
+	got := 0
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if got = count(t, c, url); got == n {
+			return
+		}
+	}
+	t.Fatalf("queue count %d, want %d", got, n)
+}
+
 func send(t *testing.T, c *sqs.Client, url string, n int, action string) {
 	t.Helper()
 	var es []sqsx.Entry
@@ -327,6 +340,7 @@ func TestRedriveNeverLosesAMessage(t *testing.T) {
 	url, _ := testenv.NewQueue(t, c, false, 0)
 	dlq, _ := testenv.NewQueue(t, c, false, 0)
 	send(t, c, dlq, 8, "")
+	waitCount(t, c, dlq, 8) // Redrive bounds itself by the DLQ's (approximate) size
 
 	// A send fails: the message stays in the DLQ, visible at once.
 	f := &faulty{Client: c, failSend: 3}
