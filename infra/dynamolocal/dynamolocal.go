@@ -220,13 +220,7 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, inputs []*dynamo
 
 // DefaultDir returns <repo>/.local/dynamodb, where <repo> is the nearest
 // ancestor of the working directory holding go.mod.
-func DefaultDir() (string, error) {
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(root, ".local", "dynamodb"), nil
-}
+func DefaultDir() (string, error) { return proc.LocalPath("dynamodb") }
 
 // RepoRoot returns the nearest ancestor of the working directory (itself
 // included) that holds a go.mod file.

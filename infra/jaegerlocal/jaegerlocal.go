@@ -46,7 +46,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -272,19 +271,4 @@ func (s *Server) Close() error {
 // ancestor of the working directory holding go.mod — the module root whose
 // .local/ `make tools` fills. From a nested module (infra/tools/...) it is
 // that module's folder instead; pass Options.Bin there.
-func DefaultBin() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, ".local", "bin", "jaeger"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("jaegerlocal: no go.mod above %s", wd)
-		}
-		dir = parent
-	}
-}
+func DefaultBin() (string, error) { return proc.LocalPath("bin", "jaeger") }

@@ -253,22 +253,7 @@ func (s *Server) Close() error {
 
 // DefaultBin returns <repo>/.local/bin/mailpit, where <repo> is the nearest
 // ancestor of the working directory holding go.mod.
-func DefaultBin() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, ".local", "bin", "mailpit"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("mailpit: no go.mod above %s", wd)
-		}
-		dir = parent
-	}
-}
+func DefaultBin() (string, error) { return proc.LocalPath("bin", "mailpit") }
 
 // httpClient is the Client's default HTTP client.
 var httpClient = &http.Client{Timeout: 10 * time.Second}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"syscall"
@@ -210,4 +211,24 @@ func Binary(bin string, def func() (string, error), missing error) (string, erro
 		return "", fmt.Errorf("%s: %w", bin, missing)
 	}
 	return bin, nil
+}
+
+// LocalPath returns <repo>/.local/<elem...>, <repo> being the nearest
+// ancestor of the working directory (itself included) holding go.mod: the
+// folder `make tools` fills with the emulators and tools.
+func LocalPath(elem ...string) (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(append([]string{dir, ".local"}, elem...)...), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod in %s or above", wd)
+		}
+		dir = parent
+	}
 }

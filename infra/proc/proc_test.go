@@ -3,7 +3,9 @@ package proc
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,5 +106,21 @@ func TestBinary(t *testing.T) {
 	sh, _ := exec.LookPath("sh")
 	if got, err := Binary(sh, nil, missing); err != nil || got != sh {
 		t.Fatalf("explicit binary: %q %v", got, err)
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "a", "b")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(sub)
+	got, err := LocalPath("bin", "jaeger")
+	if err != nil || got != filepath.Join(dir, ".local", "bin", "jaeger") {
+		t.Fatalf("LocalPath = %q, %v", got, err)
 	}
 }

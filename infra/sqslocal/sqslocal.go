@@ -180,22 +180,7 @@ func QueueARN(name string) string {
 
 // DefaultDir returns <repo>/.local/sqs, where <repo> is the nearest ancestor
 // of the working directory holding go.mod.
-func DefaultDir() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, ".local", "sqs"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("sqslocal: no go.mod above %s", wd)
-		}
-		dir = parent
-	}
-}
+func DefaultDir() (string, error) { return proc.LocalPath("sqs") }
 
 func writers(tail *proc.Tail, w io.Writer) io.Writer {
 	if w == nil {
