@@ -26,6 +26,9 @@ type Template struct {
 	Conditions map[string]any
 	// Dir is the folder holding the template (the repository root).
 	Dir string
+	// Document is the whole template as plain values, intrinsics in long form
+	// (what infra/schemacheck validates).
+	Document map[string]any
 }
 
 // Parameter is a template parameter.
@@ -69,6 +72,7 @@ func Load(path string) (*Template, error) {
 		Outputs:    mapOf(top["Outputs"]),
 		Conditions: mapOf(top["Conditions"]),
 		Dir:        abs,
+		Document:   top,
 	}
 	for name, p := range mapOf(top["Parameters"]) {
 		pm := mapOf(p)
