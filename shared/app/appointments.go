@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -83,16 +84,18 @@ func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (d
 		return domain.Appointment{}, apperr.Wrap(err, "branch %s has a bad time zone", cat.Branch.ID)
 	}
 	id := s.newID("apt")
-	var lastErr error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
+	var booked domain.Appointment
+	err = RetryConcurrent(ctx, func() error {
+		// Each attempt reads the occupancy again: someone may have taken a
+		// cell between the previous attempt's read and its write.
 		now := s.clock()
 		occ, err := s.store.Occupancy(ctx, in.BranchID, []string{domain.LocalDate(in.Start, loc)})
 		if err != nil {
-			return domain.Appointment{}, err
+			return err
 		}
 		plan, err := domain.PlanBooking(cat, svc, occ, in.Start, now, "", s.rnd())
 		if err != nil {
-			return domain.Appointment{}, err
+			return noRetry{err}
 		}
 		a := domain.Appointment{
 			ID: id, Status: domain.StatusBooked, BranchID: in.BranchID, ServiceID: in.ServiceID,
@@ -102,17 +105,29 @@ func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (d
 		}
 		h := domain.HistoryEntry{At: now, To: domain.StatusBooked, Actor: actor.Ref(), Start: a.Start, End: a.End}
 		ev := domain.AppointmentEvent(s.newID("evt"), domain.EventAppointmentBooked, now, a)
-		lastErr = s.store.CreateAppointment(ctx, a, h, ev)
-		if lastErr == nil {
-			return a, nil
+		if err := s.store.CreateAppointment(ctx, a, h, ev); err != nil {
+			return err
 		}
-		// Someone took a cell between our read and our write: re-read and re-plan.
-		if !apperr.Is(lastErr, apperr.SlotUnavailable) && !apperr.Is(lastErr, apperr.Conflict) {
-			return domain.Appointment{}, lastErr
-		}
+		booked = a
+		return nil
+	})
+	var final noRetry
+	switch {
+	case err == nil:
+		return booked, nil
+	case errors.As(err, &final):
+		return domain.Appointment{}, final.err
+	case apperr.Is(err, apperr.SlotUnavailable), apperr.Is(err, apperr.Conflict):
+		return domain.Appointment{}, apperr.E(apperr.SlotUnavailable, "no free resources at %s", in.Start.Format(time.RFC3339))
 	}
-	return domain.Appointment{}, apperr.E(apperr.SlotUnavailable, "no free resources at %s", in.Start.Format(time.RFC3339))
+	return domain.Appointment{}, err
 }
+
+// noRetry carries a decision's error through RetryConcurrent unretried (a
+// plan refused with SLOT_UNAVAILABLE is final: the occupancy was just read).
+type noRetry struct{ err error }
+
+func (e noRetry) Error() string { return e.err.Error() }
 
 // GetAppointment returns a visit the caller may see (else NOT_FOUND).
 func (s *Service) GetAppointment(ctx context.Context, actor domain.Actor, id string) (domain.Appointment, error) {
@@ -215,52 +230,51 @@ func (s *Service) Reschedule(ctx context.Context, actor domain.Actor, id string,
 	if start.IsZero() {
 		return domain.Appointment{}, apperr.E(apperr.Validation, "start is required")
 	}
-	var lastErr error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		a, err := s.visible(ctx, actor, id)
-		if err != nil {
-			return domain.Appointment{}, err
+	if !validID(id) {
+		return domain.Appointment{}, notFound("appointment", id)
+	}
+	next, err := s.store.UpdateAppointment(ctx, id, func(a domain.Appointment) (Change, error) {
+		if !canSee(actor, a) {
+			return Change{}, notFound("appointment", id)
 		}
-		if a.Status != domain.StatusBooked {
-			return domain.Appointment{}, apperr.E(apperr.InvalidTransition, "only a booked appointment can be rescheduled (it is %s)", a.Status)
+		if err := domain.CheckReschedulable(a); err != nil {
+			return Change{}, err
 		}
 		cat, svc, err := s.catalog(ctx, a.BranchID, a.ServiceID)
 		if err != nil {
-			return domain.Appointment{}, err
+			return Change{}, err
 		}
 		now := s.clock()
 		if err := domain.CheckPatientChange(actor, svc, a, now); err != nil {
-			return domain.Appointment{}, err
+			return Change{}, err
 		}
 		loc, err := domain.LoadLocation(cat.Branch.TimeZone)
 		if err != nil {
-			return domain.Appointment{}, apperr.Wrap(err, "branch %s has a bad time zone", cat.Branch.ID)
+			return Change{}, apperr.Wrap(err, "branch %s has a bad time zone", cat.Branch.ID)
 		}
+		// Read in the closure, so that each attempt plans on a fresh occupancy.
 		occ, err := s.store.Occupancy(ctx, a.BranchID, []string{domain.LocalDate(start, loc)})
 		if err != nil {
-			return domain.Appointment{}, err
+			return Change{}, err
 		}
 		plan, err := domain.PlanBooking(cat, svc, occ, start, now, a.ID, s.rnd())
 		if err != nil {
-			return domain.Appointment{}, err
+			return Change{}, err
 		}
-		next := a
-		next.Start, next.End, next.Resources, next.Cells = plan.Start, plan.End, plan.Resources, plan.Cells
-		next.Version, next.UpdatedAt = a.Version+1, now
+		next, err := domain.Reschedule(a, plan, now)
+		if err != nil {
+			return Change{}, err
+		}
 		h := domain.HistoryEntry{At: now, From: a.Status, To: next.Status, Actor: actor.Ref(), Reason: "rescheduled", Start: next.Start, End: next.End}
-		ev := domain.AppointmentEvent(s.newID("evt"), domain.EventAppointmentRescheduled, now, next)
-		lastErr = s.store.UpdateAppointment(ctx, a, next, h, ev)
-		if lastErr == nil {
-			return next, nil
-		}
-		if !apperr.Is(lastErr, apperr.SlotUnavailable) && !apperr.Is(lastErr, apperr.Conflict) {
-			return domain.Appointment{}, lastErr
-		}
-	}
-	if apperr.Is(lastErr, apperr.Conflict) {
+		return One(next, h, domain.AppointmentEvent(s.newID("evt"), domain.EventAppointmentRescheduled, now, next)), nil
+	})
+	switch {
+	case err == nil:
+		return next, nil
+	case apperr.Is(err, apperr.Conflict):
 		return domain.Appointment{}, apperr.E(apperr.Conflict, "the appointment is being changed concurrently; try again")
 	}
-	return domain.Appointment{}, apperr.E(apperr.SlotUnavailable, "no free resources at %s", start.Format(time.RFC3339))
+	return domain.Appointment{}, err
 }
 
 // Cancel cancels a booked visit and frees its capacity at once (event
@@ -295,46 +309,40 @@ func (s *Service) change(ctx context.Context, actor domain.Actor, id string, to 
 	if !ok {
 		return domain.Appointment{}, apperr.E(apperr.Validation, "status: cannot move to %q", to)
 	}
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		a, err := s.visible(ctx, actor, id)
-		if err != nil {
-			return domain.Appointment{}, err
+	if !validID(id) {
+		return domain.Appointment{}, notFound("appointment", id)
+	}
+	next, err := s.store.UpdateAppointment(ctx, id, func(a domain.Appointment) (Change, error) {
+		if !canSee(actor, a) {
+			return Change{}, notFound("appointment", id)
 		}
 		if to != domain.StatusCancelled && actor.Role == domain.RolePatient {
-			return domain.Appointment{}, apperr.E(apperr.Forbidden, "only staff may record check-in, completion or no-show")
-		}
-		if !domain.CanTransition(a.Status, to) {
-			return domain.Appointment{}, apperr.E(apperr.InvalidTransition, "cannot move an appointment from %s to %s", a.Status, to)
+			return Change{}, apperr.E(apperr.Forbidden, "only staff may record check-in, completion or no-show")
 		}
 		now := s.clock()
-		if to == domain.StatusNoShow && now.Before(a.Start) {
-			return domain.Appointment{}, apperr.E(apperr.InvalidTransition, "cannot record a no-show before the visit starts")
+		next, err := domain.ChangeStatus(a, to, now)
+		if err != nil {
+			return Change{}, err
 		}
 		if to == domain.StatusCancelled {
 			_, svc, err := s.catalog(ctx, a.BranchID, a.ServiceID)
 			if err != nil {
-				return domain.Appointment{}, err
+				return Change{}, err
 			}
 			if err := domain.CheckPatientChange(actor, svc, a, now); err != nil {
-				return domain.Appointment{}, err
+				return Change{}, err
 			}
 		}
-		next := a
-		next.Status, next.Version, next.UpdatedAt = to, a.Version+1, now
-		if !to.Holds() {
-			next.Cells = nil // capacity is free again in the same transaction
-		}
 		h := domain.HistoryEntry{At: now, From: a.Status, To: to, Actor: actor.Ref(), Reason: reason, Start: a.Start, End: a.End}
-		ev := domain.AppointmentEvent(s.newID("evt"), eventType, now, next)
-		err = s.store.UpdateAppointment(ctx, a, next, h, ev)
-		if err == nil {
-			return next, nil
-		}
-		if !apperr.Is(err, apperr.Conflict) {
-			return domain.Appointment{}, err
-		}
+		return One(next, h, domain.AppointmentEvent(s.newID("evt"), eventType, now, next)), nil
+	})
+	switch {
+	case err == nil:
+		return next, nil
+	case apperr.Is(err, apperr.Conflict):
+		return domain.Appointment{}, apperr.E(apperr.Conflict, "the appointment is being changed concurrently; try again")
 	}
-	return domain.Appointment{}, apperr.E(apperr.Conflict, "the appointment is being changed concurrently; try again")
+	return domain.Appointment{}, err
 }
 
 // History returns every change of a visit the caller may see. NOT_FOUND.

@@ -29,30 +29,22 @@ func (s *Integrations) ApplyOrder(ctx context.Context, ev domain.OrderEvent) err
 	if ev.AppointmentID == "" {
 		return apperr.E(apperr.Validation, "appointmentId: is required")
 	}
-	var lastErr error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		a, err := s.store.GetAppointment(ctx, ev.AppointmentID)
-		if err != nil {
-			return err
-		}
+	_, err := s.store.UpdateAppointment(ctx, ev.AppointmentID, func(a domain.Appointment) (Change, error) {
 		if ev.BranchID != a.BranchID {
 			e := apperr.E(apperr.Validation, "branchId: the order's branch is not the appointment's branch")
 			e.Err = domain.ErrContradiction
-			return e
+			return Change{}, e
 		}
 		i := slices.IndexFunc(a.Billing, func(b domain.Billing) bool { return b.OrderID == ev.OrderID })
 		var b domain.Billing
 		if i >= 0 {
 			b = a.Billing[i]
 		} else if len(a.Billing) >= MaxBillingPerAppointment {
-			return apperr.E(apperr.LimitExceeded, "orderId: an appointment has at most %d orders", MaxBillingPerAppointment)
+			return Change{}, apperr.E(apperr.LimitExceeded, "orderId: an appointment has at most %d orders", MaxBillingPerAppointment)
 		}
 		nb, changed, err := domain.ApplyOrderEvent(b, ev)
-		if err != nil {
-			return err
-		}
-		if !changed {
-			return nil
+		if err != nil || !changed {
+			return Change{}, err // a duplicate changes nothing
 		}
 		state := a
 		state.Billing = slices.Clone(a.Billing)
@@ -69,11 +61,7 @@ func (s *Integrations) ApplyOrder(ctx context.Context, ev domain.OrderEvent) err
 			evType = domain.EventAppointmentPaymentRefunded
 		}
 		reason := fmt.Sprintf("POS: order %s %s (%s)", nb.OrderID, nb.Status, ev.Type)
-		steps := []Step{s.step(&state, s.clock(), a.Status, ActorPOS, reason, evType)}
-		lastErr = s.store.ApplyIntegrationChange(ctx, a, state, steps, nil)
-		if lastErr == nil || !apperr.Is(lastErr, apperr.Conflict) {
-			return lastErr
-		}
-	}
-	return apperr.E(apperr.Conflict, "the appointment is being changed concurrently; retry (%v)", lastErr)
+		return Change{Steps: []Step{s.step(&state, s.clock(), a.Status, ActorPOS, reason, evType)}}, nil
+	})
+	return err
 }

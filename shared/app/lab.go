@@ -65,74 +65,78 @@ func (s *Integrations) clock() time.Time { return s.now().UTC().Truncate(time.Mi
 // LIMIT_EXCEEDED beyond MaxLabOrdersPerAppointment or the samples' limit;
 // CONFLICT when concurrent changes kept winning.
 func (s *Integrations) ApplySampleStatus(ctx context.Context, ev domain.SampleEvent) error {
-	var lastErr error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		apptID, linked, err := s.labOrderAppointment(ctx, ev)
-		if err != nil {
+	apptID, linked, err := s.labOrderAppointment(ctx, ev)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.UpdateAppointment(ctx, apptID, func(a domain.Appointment) (Change, error) {
+		return s.sampleChange(a, ev, linked)
+	})
+	if apperr.Is(err, apperr.Conflict) {
+		// The lab order may have been linked meanwhile, to this appointment
+		// or another: decide again from the link, once.
+		if apptID, linked, err = s.labOrderAppointment(ctx, ev); err != nil {
 			return err
 		}
-		a, err := s.store.GetAppointment(ctx, apptID)
-		if err != nil {
-			return err
+		_, err = s.store.UpdateAppointment(ctx, apptID, func(a domain.Appointment) (Change, error) {
+			return s.sampleChange(a, ev, linked)
+		})
+	}
+	return err
+}
+
+// sampleChange decides the change of ApplySampleStatus on appointment a (the
+// one the lab order is linked to if linked, else the event's).
+func (s *Integrations) sampleChange(a domain.Appointment, ev domain.SampleEvent, linked bool) (Change, error) {
+	i := slices.IndexFunc(a.LabOrders, func(o domain.LabOrder) bool { return o.ID == ev.LabOrderID })
+	var o domain.LabOrder
+	if i >= 0 {
+		o = a.LabOrders[i]
+	} else {
+		if len(a.LabOrders) >= MaxLabOrdersPerAppointment {
+			return Change{}, apperr.E(apperr.LimitExceeded, "labOrderId: an appointment has at most %d lab orders", MaxLabOrdersPerAppointment)
 		}
-		i := slices.IndexFunc(a.LabOrders, func(o domain.LabOrder) bool { return o.ID == ev.LabOrderID })
-		var o domain.LabOrder
-		if i >= 0 {
-			o = a.LabOrders[i]
-		} else {
-			if len(a.LabOrders) >= MaxLabOrdersPerAppointment {
-				return apperr.E(apperr.LimitExceeded, "labOrderId: an appointment has at most %d lab orders", MaxLabOrdersPerAppointment)
-			}
-			if linked {
-				// The lookup exists but the order is not on the appointment
-				// (never written apart, so only after a manual repair): the
-				// order starts empty, linked to the lookup's appointment.
-				o.AppointmentID = apptID
-			}
-		}
-		n, changed, eff, err := domain.ApplySampleEvent(o, ev)
-		if err != nil {
-			return err
-		}
-		if !changed {
-			return nil // stale or duplicate: acknowledged, nothing goes backwards
-		}
-		now := s.clock()
-		state := a
-		state.LabOrders = slices.Clone(a.LabOrders)
-		if i >= 0 {
-			state.LabOrders[i] = n
-		} else {
-			state.LabOrders = append(state.LabOrders, n)
-		}
-		evType := domain.EventAppointmentSampleStatusChanged
-		switch {
-		case eff.RecollectionNeeded:
-			evType = domain.EventAppointmentRecollectionNeeded
-		case eff.ResultsReady:
-			evType = domain.EventAppointmentResultsReady
-		}
-		reason := fmt.Sprintf("LIS: lab order %s linked", n.ID)
-		if eff.SampleID != "" {
-			reason = fmt.Sprintf("LIS: lab order %s, sample %s %s", n.ID, eff.SampleID, eff.To)
-		}
-		steps := []Step{s.step(&state, now, a.Status, ActorLIS, reason, evType)}
-		if eff.CompleteAppointment {
-			for _, to := range domain.CompletionSteps(a.Status) {
-				t, _ := domain.StatusEventType(to)
-				steps = append(steps, s.step(&state, now, to, ActorLIS, fmt.Sprintf("LIS: first sample of lab order %s taken", n.ID), t))
-			}
-		}
-		var links []LabOrderLink
-		if eff.Linked {
-			links = append(links, LabOrderLink{LabOrderID: n.ID, AppointmentID: a.ID})
-		}
-		lastErr = s.store.ApplyIntegrationChange(ctx, a, state, steps, links)
-		if lastErr == nil || !apperr.Is(lastErr, apperr.Conflict) {
-			return lastErr
+		if linked {
+			// The lookup exists but the order is not on the appointment
+			// (never written apart, so only after a manual repair): the
+			// order starts empty, linked to the lookup's appointment.
+			o.AppointmentID = a.ID
 		}
 	}
-	return apperr.E(apperr.Conflict, "the appointment is being changed concurrently; retry (%v)", lastErr)
+	n, changed, eff, err := domain.ApplySampleEvent(o, ev)
+	if err != nil || !changed {
+		return Change{}, err // stale or duplicate: acknowledged, nothing goes backwards
+	}
+	now := s.clock()
+	state := a
+	state.LabOrders = slices.Clone(a.LabOrders)
+	if i >= 0 {
+		state.LabOrders[i] = n
+	} else {
+		state.LabOrders = append(state.LabOrders, n)
+	}
+	evType := domain.EventAppointmentSampleStatusChanged
+	switch {
+	case eff.RecollectionNeeded:
+		evType = domain.EventAppointmentRecollectionNeeded
+	case eff.ResultsReady:
+		evType = domain.EventAppointmentResultsReady
+	}
+	reason := fmt.Sprintf("LIS: lab order %s linked", n.ID)
+	if eff.SampleID != "" {
+		reason = fmt.Sprintf("LIS: lab order %s, sample %s %s", n.ID, eff.SampleID, eff.To)
+	}
+	c := Change{Steps: []Step{s.step(&state, now, a.Status, ActorLIS, reason, evType)}}
+	if eff.CompleteAppointment {
+		for _, to := range domain.CompletionSteps(a.Status) {
+			t, _ := domain.StatusEventType(to)
+			c.Steps = append(c.Steps, s.step(&state, now, to, ActorLIS, fmt.Sprintf("LIS: first sample of lab order %s taken", n.ID), t))
+		}
+	}
+	if eff.Linked {
+		c.Links = append(c.Links, LabOrderLink{LabOrderID: n.ID, AppointmentID: a.ID})
+	}
+	return c, nil
 }
 
 // labOrderAppointment returns the appointment an event is for: the one its

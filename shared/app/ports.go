@@ -59,12 +59,19 @@ type Store interface {
 	// event's data is a (ev.Data is not used), with the traceparent of the span
 	// in ctx.
 	CreateAppointment(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event) error
-	// UpdateAppointment replaces prev by next in one transaction, conditional on
-	// prev.Version (next.Version must be prev.Version+1): releases cells of prev not
-	// in next, takes cells of next not in prev, appends the history entry, records
-	// ev in the outbox (data: next; ev.Subject must be next.ID) and completes the
-	// idempotency claim in ctx if any.
-	UpdateAppointment(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry, ev domain.Event) error
+	// UpdateAppointment is the one way to change an appointment: it reads it
+	// (strongly consistent; NOT_FOUND if missing), calls update with it and
+	// writes the Change update returns in one transaction conditional on the
+	// version read: the new state, releasing cells it no longer holds and
+	// taking new ones conditionally, each step's history entry and outbox
+	// event, the links, and the completion of the idempotency claim in ctx if
+	// any (body: the new state). When the write loses to a concurrent change
+	// (CONFLICT, or SLOT_UNAVAILABLE for a cell taken meanwhile) it reads
+	// again and calls update again, at most MaxUpdateAttempts times in all
+	// (RetryConcurrent), then returns the last error. An error of update is
+	// returned as it is, without a retry. It returns the appointment as
+	// written (as read if the Change has no steps).
+	UpdateAppointment(ctx context.Context, id string, update UpdateFunc) (domain.Appointment, error)
 	// GetAppointment returns an appointment or NOT_FOUND.
 	GetAppointment(ctx context.Context, id string) (domain.Appointment, error)
 	// ListAppointmentsByBranchDay lists a branch's appointments starting on a local

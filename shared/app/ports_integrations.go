@@ -8,21 +8,6 @@ import (
 	"github.com/labchain/appointments/shared/domain"
 )
 
-// Step is one history entry of an integration change and the event it
-// records: State is the appointment after the step (the event's data).
-type Step struct {
-	History domain.HistoryEntry
-	Event   domain.Event
-	State   domain.Appointment
-}
-
-// LabOrderLink is the lookup that finds the appointment of a lab order from
-// an LIS event that carries only the lab order id.
-type LabOrderLink struct {
-	LabOrderID    string
-	AppointmentID string
-}
-
 // IntegrationStore is the persistence the LIS and POS use cases need. The
 // DynamoDB store implements it next to Store.
 type IntegrationStore interface {
@@ -31,14 +16,9 @@ type IntegrationStore interface {
 	// LabOrderAppointment returns the id of the appointment a lab order is
 	// linked to, or NOT_FOUND when no event has linked it yet.
 	LabOrderAppointment(ctx context.Context, labOrderID string) (string, error)
-	// ApplyIntegrationChange replaces prev by next in one transaction,
-	// conditional on prev.Version (CONFLICT otherwise), with one history
-	// entry and one outbox event per step (step i has version
-	// prev.Version+1+i, and next.Version must be prev.Version+len(steps)),
-	// and a lookup item per link written only if absent (CONFLICT if the lab
-	// order was linked meanwhile). Cells must not change (INTERNAL
-	// otherwise): integrations never move or cancel a visit.
-	ApplyIntegrationChange(ctx context.Context, prev, next domain.Appointment, steps []Step, links []LabOrderLink) error
+	// UpdateAppointment is Store.UpdateAppointment: the integrations change
+	// an appointment through the same path as every other change.
+	UpdateAppointment(ctx context.Context, id string, update UpdateFunc) (domain.Appointment, error)
 }
 
 // PermanentIntegrationError reports whether an error of ApplySampleStatus or

@@ -56,11 +56,6 @@ type ListQuery struct {
 	Cursor    string
 }
 
-// maxAttempts bounds optimistic retries. A booking attempt fails only when
-// another booking committed a cell it wanted after it read the occupancy, so a
-// handful of attempts suffices even under heavy contention.
-const maxAttempts = 6
-
 // New builds the use cases over a store and a clock (nil: time.Now).
 func New(store Store, now func() time.Time) *Service {
 	if now == nil {

@@ -14,17 +14,18 @@ import (
 // such as "status-sweep") is what history records. Transition cannot serve:
 // no token carries the system role, so its authorization refuses it.
 //
-// It takes the same path as a staff change: the lifecycle rule
-// (domain.CanTransition), no no-show before the start, cells released when
-// the new status does not hold them, one history entry with reason, and the
-// status's event in the same UpdateAppointment transaction.
+// It takes the same path as a staff change: Store.UpdateAppointment with
+// the lifecycle rule (domain.ChangeStatus: no no-show before the start,
+// cells released when the new status does not hold them), one history entry
+// with reason, and the status's event in the same transaction.
 //
-// The change applies only to the appointment at version, the one the job
-// read and decided on: CONFLICT if it is at another version (the job re-reads
-// and decides again) or changed concurrently. NOT_FOUND, INVALID_TRANSITION,
-// VALIDATION_FAILED for an actor that is not the system, a status no change
-// moves to, or a reason longer than 1000 characters.
-func (s *Service) SystemTransition(ctx context.Context, actor domain.ActorRef, id string, version int, to domain.Status, reason string) (domain.Appointment, error) {
+// still, if not nil, is the job's own rule, checked on the appointment as
+// read in each attempt (a concurrent change may have moved it): when it
+// returns false nothing changes and the error is INVALID_TRANSITION. Also
+// NOT_FOUND, INVALID_TRANSITION (lifecycle), CONFLICT when concurrent changes
+// kept winning, VALIDATION_FAILED for an actor that is not the system, a
+// status no change moves to, or a reason longer than 1000 characters.
+func (s *Service) SystemTransition(ctx context.Context, actor domain.ActorRef, id string, to domain.Status, reason string, still func(domain.Appointment) bool) (domain.Appointment, error) {
 	if actor.Role != domain.RoleSystem || actor.ID == "" {
 		return domain.Appointment{}, apperr.E(apperr.Validation, "actor: a system change needs a system actor with an id")
 	}
@@ -39,29 +40,16 @@ func (s *Service) SystemTransition(ctx context.Context, actor domain.ActorRef, i
 	if !validID(id) {
 		return domain.Appointment{}, notFound("appointment", id)
 	}
-	a, err := s.store.GetAppointment(ctx, id)
-	if err != nil {
-		return domain.Appointment{}, err
-	}
-	if a.Version != version {
-		return domain.Appointment{}, apperr.E(apperr.Conflict, "appointment %s is at version %d, not %d", id, a.Version, version)
-	}
-	if !domain.CanTransition(a.Status, to) {
-		return domain.Appointment{}, apperr.E(apperr.InvalidTransition, "cannot move an appointment from %s to %s", a.Status, to)
-	}
-	now := s.clock()
-	if to == domain.StatusNoShow && now.Before(a.Start) {
-		return domain.Appointment{}, apperr.E(apperr.InvalidTransition, "cannot record a no-show before the visit starts")
-	}
-	next := a
-	next.Status, next.Version, next.UpdatedAt = to, a.Version+1, now
-	if !to.Holds() {
-		next.Cells = nil
-	}
-	h := domain.HistoryEntry{At: now, From: a.Status, To: to, Actor: actor, Reason: reason, Start: a.Start, End: a.End}
-	ev := domain.AppointmentEvent(s.newID("evt"), eventType, now, next)
-	if err := s.store.UpdateAppointment(ctx, a, next, h, ev); err != nil {
-		return domain.Appointment{}, err
-	}
-	return next, nil
+	return s.store.UpdateAppointment(ctx, id, func(a domain.Appointment) (Change, error) {
+		if still != nil && !still(a) {
+			return Change{}, apperr.E(apperr.InvalidTransition, "appointment %s (%s, version %d) no longer qualifies", id, a.Status, a.Version)
+		}
+		now := s.clock()
+		next, err := domain.ChangeStatus(a, to, now)
+		if err != nil {
+			return Change{}, err
+		}
+		h := domain.HistoryEntry{At: now, From: a.Status, To: to, Actor: actor, Reason: reason, Start: a.Start, End: a.End}
+		return One(next, h, domain.AppointmentEvent(s.newID("evt"), eventType, now, next)), nil
+	})
 }

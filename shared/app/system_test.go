@@ -17,26 +17,34 @@ func TestSystemTransition(t *testing.T) {
 
 	// Only the system acts here; people go through Transition.
 	for _, actor := range []domain.ActorRef{{ID: "u-staff", Role: domain.RoleStaff}, {ID: "u-admin", Role: domain.RoleAdmin}, {Role: domain.RoleSystem}} {
-		_, err := f.svc.SystemTransition(ctx, actor, a.ID, a.Version, domain.StatusNoShow, "")
+		_, err := f.svc.SystemTransition(ctx, actor, a.ID, domain.StatusNoShow, "", nil)
 		wantCode(t, err, apperr.Validation)
 	}
-	_, err = f.svc.SystemTransition(ctx, sweep, a.ID, a.Version, domain.StatusBooked, "")
+	_, err = f.svc.SystemTransition(ctx, sweep, a.ID, domain.StatusBooked, "", nil)
 	wantCode(t, err, apperr.Validation)
-	_, err = f.svc.SystemTransition(ctx, sweep, "apt_missing", 1, domain.StatusNoShow, "")
+	_, err = f.svc.SystemTransition(ctx, sweep, "apt_missing", domain.StatusNoShow, "", nil)
 	wantCode(t, err, apperr.NotFound)
 	// Not before the start (fixedNow is days earlier).
-	_, err = f.svc.SystemTransition(ctx, sweep, a.ID, a.Version, domain.StatusNoShow, "")
+	_, err = f.svc.SystemTransition(ctx, sweep, a.ID, domain.StatusNoShow, "", nil)
 	wantCode(t, err, apperr.InvalidTransition)
 
 	f.clock.Set(bkk("2026-12-01T09:00:00+07:00"))
-	// A decision taken on another version is refused.
-	_, err = f.svc.SystemTransition(ctx, sweep, a.ID, a.Version+1, domain.StatusNoShow, "no-show sweep")
-	wantCode(t, err, apperr.Conflict)
+	// The job's own rule is checked on the appointment as read: false
+	// refuses the change.
+	var seen []int
+	_, err = f.svc.SystemTransition(ctx, sweep, a.ID, domain.StatusNoShow, "no-show sweep", func(cur domain.Appointment) bool {
+		seen = append(seen, cur.Version)
+		return false
+	})
+	wantCode(t, err, apperr.InvalidTransition)
+	if len(seen) != 1 || seen[0] != a.Version {
+		t.Fatalf("rule saw versions %v, want [%d]", seen, a.Version)
+	}
 	if got := f.get(t, a.ID); got.Status != domain.StatusBooked || got.Version != a.Version {
 		t.Fatalf("a refused change changed %+v", got)
 	}
 
-	got, err := f.svc.SystemTransition(ctx, sweep, a.ID, a.Version, domain.StatusNoShow, " no-show sweep ")
+	got, err := f.svc.SystemTransition(ctx, sweep, a.ID, domain.StatusNoShow, " no-show sweep ", func(domain.Appointment) bool { return true })
 	must(t, err)
 	if got.Status != domain.StatusNoShow || got.Version != a.Version+1 || len(got.Cells) != 0 {
 		t.Fatalf("changed to %+v", got)
@@ -51,6 +59,6 @@ func TestSystemTransition(t *testing.T) {
 		t.Fatalf("events %s", typesOf(evs))
 	}
 	// The lifecycle still rules: a no-show is final.
-	_, err = f.svc.SystemTransition(ctx, sweep, a.ID, got.Version, domain.StatusCheckedIn, "")
+	_, err = f.svc.SystemTransition(ctx, sweep, a.ID, domain.StatusCheckedIn, "", nil)
 	wantCode(t, err, apperr.InvalidTransition)
 }

@@ -44,3 +44,44 @@ func CheckPatientChange(actor Actor, svc Service, a Appointment, now time.Time) 
 	}
 	return nil
 }
+
+// ChangeStatus returns a moved to status `to` at now, as its next version:
+// the lifecycle must allow it (CanTransition), a no-show cannot be recorded
+// before the visit starts, and the cells are released (Cells nil) when `to`
+// does not hold them, so capacity is free again in the same write.
+// INVALID_TRANSITION otherwise.
+func ChangeStatus(a Appointment, to Status, now time.Time) (Appointment, error) {
+	if !CanTransition(a.Status, to) {
+		return Appointment{}, apperr.E(apperr.InvalidTransition, "cannot move an appointment from %s to %s", a.Status, to)
+	}
+	if to == StatusNoShow && now.Before(a.Start) {
+		return Appointment{}, apperr.E(apperr.InvalidTransition, "cannot record a no-show before the visit starts")
+	}
+	next := a
+	next.Status, next.Version, next.UpdatedAt = to, a.Version+1, now
+	if !to.Holds() {
+		next.Cells = nil
+	}
+	return next, nil
+}
+
+// CheckReschedulable returns INVALID_TRANSITION unless a is booked: only a
+// booked visit can move.
+func CheckReschedulable(a Appointment) error {
+	if a.Status != StatusBooked {
+		return apperr.E(apperr.InvalidTransition, "only a booked appointment can be rescheduled (it is %s)", a.Status)
+	}
+	return nil
+}
+
+// Reschedule returns a moved to plan at now, as its next version (same
+// status; its cells are the plan's). INVALID_TRANSITION unless a is booked.
+func Reschedule(a Appointment, plan Plan, now time.Time) (Appointment, error) {
+	if err := CheckReschedulable(a); err != nil {
+		return Appointment{}, err
+	}
+	next := a
+	next.Start, next.End, next.Resources, next.Cells = plan.Start, plan.End, plan.Resources, plan.Cells
+	next.Version, next.UpdatedAt = a.Version+1, now
+	return next, nil
+}

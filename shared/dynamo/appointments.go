@@ -257,23 +257,65 @@ func (s *Store) createTx(ctx context.Context, a domain.Appointment, h domain.His
 	return b, nil
 }
 
-// UpdateAppointment replaces prev by next in one transaction: a Put of next
-// conditional on version = prev.Version (CONFLICT otherwise), the history
-// entry, a conditional Delete of each cell of prev not in next, a conditional
-// Put (SLOT_UNAVAILABLE) of each cell of next not in prev, the outbox record of
-// ev (PENDING, data: next; ev.Subject must be next.ID, ev.Data is ignored),
-// and the completion of the idempotency claim in ctx, if any and not yet
-// Completed (body json.Marshal(next)), then sets claim.Completed. Cells in
-// both are not touched, so no item appears twice in the transaction.
-func (s *Store) UpdateAppointment(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry, ev domain.Event) error {
-	if prev.ID != next.ID || prev.BranchID != next.BranchID {
-		return apperr.Wrap(fmt.Errorf("prev %s@%s, next %s@%s", prev.ID, prev.BranchID, next.ID, next.BranchID),
-			"dynamo: update appointment: id and branch must not change")
+// UpdateAppointment implements app.Store.UpdateAppointment: the one
+// optimistic-concurrency loop (app.RetryConcurrent) around a strongly
+// consistent read, the update closure and writeChange.
+func (s *Store) UpdateAppointment(ctx context.Context, id string, update app.UpdateFunc) (domain.Appointment, error) {
+	var out domain.Appointment
+	var decided error // update's own error: returned as it is, never retried
+	err := app.RetryConcurrent(ctx, func() error {
+		prev, err := s.GetAppointment(ctx, id)
+		if err != nil {
+			return err
+		}
+		c, err := update(prev)
+		if err != nil {
+			decided = err
+			return nil
+		}
+		if len(c.Steps) == 0 {
+			out = prev
+			return nil
+		}
+		if err := s.writeChange(ctx, prev, c); err != nil {
+			return err
+		}
+		out = c.Steps[len(c.Steps)-1].State
+		return nil
+	})
+	if decided != nil {
+		return domain.Appointment{}, decided
 	}
-	if next.Version != prev.Version+1 {
-		return apperr.Wrap(fmt.Errorf("prev version %d, next version %d", prev.Version, next.Version),
-			"dynamo: update appointment %s: next.Version must be prev.Version+1", next.ID)
+	if err != nil {
+		return domain.Appointment{}, err
 	}
+	return out, nil
+}
+
+// writeChange writes c over prev in one TransactWriteItems: the last step's
+// State (a Put conditional on version = prev.Version, CONFLICT otherwise;
+// with anonymizedAt if c.Anonymized), each step's history entry and, if its
+// event has an id, its outbox record (PENDING, data: the step's State;
+// ev.Subject must be the appointment id), a conditional Delete of each cell
+// of prev not in the new state, a conditional Put (SLOT_UNAVAILABLE) of each
+// new cell, a link item per link (attribute_not_exists, CONFLICT), and the
+// completion of the idempotency claim in ctx, if any and not yet Completed
+// (body json.Marshal(new state)), then sets claim.Completed. Cells in both
+// are not touched, so no item appears twice. INTERNAL when a step's State is
+// not the next version of the same appointment; VALIDATION_FAILED beyond 100
+// items or for a cell taken twice.
+func (s *Store) writeChange(ctx context.Context, prev domain.Appointment, c app.Change) error {
+	if len(c.Steps) == 0 {
+		return apperr.Wrap(fmt.Errorf("no steps"), "dynamo: update appointment %s", prev.ID)
+	}
+	for i, st := range c.Steps {
+		if v := prev.Version + 1 + i; st.State.Version != v || st.State.ID != prev.ID || st.State.BranchID != prev.BranchID {
+			return apperr.Wrap(fmt.Errorf("step %d is version %d of %s@%s, want %d of %s@%s", i, st.State.Version, st.State.ID, st.State.BranchID, v, prev.ID, prev.BranchID),
+				"dynamo: update appointment %s: id and branch must not change and each step is the next version", prev.ID)
+		}
+	}
+	last := c.Steps[len(c.Steps)-1]
+	next := last.State
 	claim := idempotency.FromContext(ctx)
 	var b txBuilder
 
@@ -281,9 +323,20 @@ func (s *Store) UpdateAppointment(ctx context.Context, prev, next domain.Appoint
 	if err != nil {
 		return apperr.Wrap(err, "dynamo: encode appointment %s", next.ID)
 	}
+	if c.Anonymized {
+		item[attrAnonymizedAt] = avS(last.History.At.UTC().Format(historyLayout))
+	}
 	b.add(roleAppointment, s.putAtVersion(item, prev.Version))
-	if err := s.addHistory(&b, next.ID, h, next.Version); err != nil {
-		return err
+	for _, st := range c.Steps {
+		if err := s.addHistory(&b, next.ID, st.History, st.State.Version); err != nil {
+			return err
+		}
+		if st.Event.ID == "" {
+			continue
+		}
+		if err := s.addOutbox(ctx, &b, st.Event, st.State); err != nil {
+			return err
+		}
 	}
 
 	old := map[cellID]bool{}
@@ -315,8 +368,8 @@ func (s *Store) UpdateAppointment(ctx context.Context, prev, next domain.Appoint
 			ExpressionAttributeValues: map[string]types.AttributeValue{":id": avS(prev.ID)},
 		}})
 	}
-	if err := s.addOutbox(ctx, &b, ev, next); err != nil {
-		return err
+	for _, l := range c.Links {
+		b.add(roleLink, s.linkItem(l))
 	}
 	if claim != nil && !claim.Completed {
 		if err := s.addCompletion(&b, claim, next); err != nil {

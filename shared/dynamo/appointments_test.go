@@ -168,7 +168,7 @@ func TestUpdateMove(t *testing.T) {
 	// 09:30 taken.
 	b := moved(a, at(1, 9, 15))
 	hb := change(a, b)
-	ok(t, s.UpdateAppointment(ctx, a, b, hb, changed(b)))
+	ok(t, s.update(ctx, a, b, hb, changed(b)))
 	sameJSON(t, "occupancy after move", occupancyOf(t, s, "br_1", "2026-12-01"), map[string]string{
 		"res_a@01T09:15": "apt_1", "res_a@01T09:30": "apt_1", "res_a@01T09:45": "apt_2",
 	})
@@ -179,7 +179,7 @@ func TestUpdateMove(t *testing.T) {
 	// Moving onto the neighbour is refused and changes nothing.
 	c := moved(b, at(1, 9, 30))
 	before := countEntities(t, raw, s.Table())
-	wantCode(t, s.UpdateAppointment(ctx, b, c, change(b, c), changed(c)), apperr.SlotUnavailable)
+	wantCode(t, s.update(ctx, b, c, change(b, c), changed(c)), apperr.SlotUnavailable)
 	got, err = s.GetAppointment(ctx, a.ID)
 	ok(t, err)
 	sameJSON(t, "after refused move", got, b)
@@ -188,7 +188,7 @@ func TestUpdateMove(t *testing.T) {
 	// Move to another day: the branch-day lists follow.
 	d := moved(b, at(3, 14, 0))
 	hd := change(b, d)
-	ok(t, s.UpdateAppointment(ctx, b, d, hd, changed(d)))
+	ok(t, s.update(ctx, b, d, hd, changed(d)))
 	sameJSON(t, "occupancy day 1", occupancyOf(t, s, "br_1", "2026-12-01"), map[string]string{"res_a@01T09:45": "apt_2"})
 	sameJSON(t, "occupancy day 3", occupancyOf(t, s, "br_1", "2026-12-03"), map[string]string{
 		"res_a@03T14:00": "apt_1", "res_a@03T14:15": "apt_1",
@@ -216,7 +216,7 @@ func TestUpdateCancelReleasesAll(t *testing.T) {
 	c.Cells = nil
 	c.Version = 2
 	c.UpdatedAt = a.UpdatedAt.Add(time.Minute)
-	ok(t, s.UpdateAppointment(ctx, a, c, change(a, c), changed(c)))
+	ok(t, s.update(ctx, a, c, change(a, c), changed(c)))
 	if occ := occupancyOf(t, s, "br_1", "2026-12-01"); len(occ) != 0 {
 		t.Fatalf("cells left: %v", occ)
 	}
@@ -232,7 +232,7 @@ func TestUpdateCancelReleasesAll(t *testing.T) {
 	ci := a2
 	ci.Status = domain.StatusCheckedIn
 	ci.Version = 2
-	ok(t, s.UpdateAppointment(ctx, a2, ci, change(a2, ci), changed(ci)))
+	ok(t, s.update(ctx, a2, ci, change(a2, ci), changed(ci)))
 	if occ := occupancyOf(t, s, "br_1", "2026-12-01"); len(occ) != 4 {
 		t.Fatalf("occupancy after check-in: %v", occ)
 	}
@@ -244,12 +244,12 @@ func TestUpdateStaleVersionChangesNothing(t *testing.T) {
 	a := appt("apt_1", "br_1", "pat_1", at(1, 9, 0), 2, "res_a")
 	ok(t, s.CreateAppointment(ctx, a, booking(a), booked(a)))
 	b := moved(a, at(1, 10, 0))
-	ok(t, s.UpdateAppointment(ctx, a, b, change(a, b), changed(b)))
+	ok(t, s.update(ctx, a, b, change(a, b), changed(b)))
 	before := countEntities(t, raw, s.Table())
 
 	// A second writer still holding version 1.
 	stale := moved(a, at(1, 11, 0))
-	wantCode(t, s.UpdateAppointment(ctx, a, stale, change(a, stale), changed(stale)), apperr.Conflict)
+	wantCode(t, s.update(ctx, a, stale, change(a, stale), changed(stale)), apperr.Conflict)
 
 	got, err := s.GetAppointment(ctx, a.ID)
 	ok(t, err)
@@ -267,10 +267,10 @@ func TestUpdateStaleVersionChangesNothing(t *testing.T) {
 	// Missing appointment: CONFLICT too (the version condition fails).
 	ghost := appt("apt_9", "br_1", "pat_1", at(1, 12, 0), 1, "res_a")
 	next := moved(ghost, at(1, 13, 0))
-	wantCode(t, s.UpdateAppointment(ctx, ghost, next, change(ghost, next), changed(next)), apperr.Conflict)
+	wantCode(t, s.update(ctx, ghost, next, change(ghost, next), changed(next)), apperr.Conflict)
 
 	// Programming errors are INTERNAL.
 	bad := b
 	bad.Version = b.Version + 5
-	wantCode(t, s.UpdateAppointment(ctx, b, bad, change(b, bad), changed(bad)), apperr.Internal)
+	wantCode(t, s.update(ctx, b, bad, change(b, bad), changed(bad)), apperr.Internal)
 }

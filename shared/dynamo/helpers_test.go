@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/ids"
@@ -201,4 +202,18 @@ func countEntities(tb testing.TB, c *dynamodb.Client, table string) map[string]i
 		}
 	}
 	return out
+}
+
+// update writes next over prev as one step (writeChange), the transaction
+// UpdateAppointment makes in each attempt.
+func (s *Store) update(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry, ev domain.Event) error {
+	return s.writeChange(ctx, prev, app.One(next, h, ev))
+}
+
+// anonymize writes next over prev as the data minimisation's change: one
+// step without an event, marked anonymized.
+func (s *Store) anonymize(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry) error {
+	c := app.One(next, h, domain.Event{})
+	c.Anonymized = true
+	return s.writeChange(ctx, prev, c)
 }

@@ -186,7 +186,7 @@ func TestClaimCompletedInsideBookingTransaction(t *testing.T) {
 	ok(t, err)
 	mclaim := &idempotency.Claim{Key: "u1:move", Hash: "hm", SuccessStatus: 200}
 	b := moved(a, at(1, 13, 0))
-	ok(t, s.UpdateAppointment(idempotency.NewContext(ctx, mclaim), a, b, change(a, b), changed(b)))
+	ok(t, s.update(idempotency.NewContext(ctx, mclaim), a, b, change(a, b), changed(b)))
 	want, _ = json.Marshal(b)
 	if r := getRecord(t, s, "u1:move"); !mclaim.Completed || r.Status != idempotency.StatusCompleted || r.StatusCode != 200 || string(r.Body) != string(want) {
 		t.Fatalf("record after move = %+v", r)
@@ -197,7 +197,7 @@ func TestClaimCompletedInsideBookingTransaction(t *testing.T) {
 	ok(t, err)
 	mclaim2 := &idempotency.Claim{Key: "u1:move2", Hash: "hm2", SuccessStatus: 200}
 	c := moved(a, at(1, 14, 0)) // stale: prev is a, current is b
-	wantCode(t, s.UpdateAppointment(idempotency.NewContext(ctx, mclaim2), a, c, change(a, c), changed(c)), apperr.Conflict)
+	wantCode(t, s.update(idempotency.NewContext(ctx, mclaim2), a, c, change(a, c), changed(c)), apperr.Conflict)
 	if r := getRecord(t, s, "u1:move2"); mclaim2.Completed || r.Status != idempotency.StatusInProgress {
 		t.Fatalf("record after failed move = %+v", r)
 	}

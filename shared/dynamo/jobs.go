@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
 )
@@ -106,7 +107,27 @@ func (s *Store) AppointmentsStarting(ctx context.Context, branchID, date string,
 	return out, nil
 }
 
-// RecordReminder records one due reminder in one TransactWriteItems: the
+// RecordReminder implements jobs.ReminderStore.RecordReminder: the one
+// optimistic-concurrency loop (app.RetryConcurrent) around a strongly
+// consistent read, due and recordReminder.
+func (s *Store) RecordReminder(ctx context.Context, appointmentID string, due func(domain.Appointment) (domain.ReminderDue, domain.Event, bool)) (recorded bool, err error) {
+	err = app.RetryConcurrent(ctx, func() error {
+		a, err := s.GetAppointment(ctx, appointmentID)
+		if err != nil {
+			return err
+		}
+		r, ev, ok := due(a)
+		if !ok {
+			recorded = false
+			return nil
+		}
+		recorded, err = s.recordReminder(ctx, r, ev)
+		return err
+	})
+	return recorded, err
+}
+
+// recordReminder records one due reminder in one TransactWriteItems: the
 // reminder key item of (r.Appointment.ID, r.LeadMinutes, r.Appointment.Start)
 // with attribute_not_exists, a condition check that the appointment is still
 // booked at r.Appointment.Version, and the outbox record of ev (type
@@ -117,7 +138,7 @@ func (s *Store) AppointmentsStarting(ctx context.Context, branchID, date string,
 // was recorded before (by an earlier or a concurrent run). CONFLICT when the
 // appointment changed since it was read, or the transaction lost to a
 // concurrent one (re-read and try again).
-func (s *Store) RecordReminder(ctx context.Context, r domain.ReminderDue, ev domain.Event) (recorded bool, err error) {
+func (s *Store) recordReminder(ctx context.Context, r domain.ReminderDue, ev domain.Event) (recorded bool, err error) {
 	a := r.Appointment
 	if ev.Subject != a.ID || ev.Type != domain.EventAppointmentReminderDue {
 		return false, apperr.Wrap(fmt.Errorf("event %s (%s) about %q", ev.ID, ev.Type, ev.Subject),
@@ -251,40 +272,4 @@ func (s *Store) RemoveHistoryReasons(ctx context.Context, appointmentID string, 
 		}
 	}
 	return len(sks), nil
-}
-
-// AnonymizeAppointment replaces prev by next (the same appointment without
-// its personal data, next.Version = prev.Version+1, same cells) and appends
-// the history entry h, in one transaction conditional on prev.Version, and
-// marks the item with anonymizedAt = h.At. It writes no outbox record: the
-// removal is no change anyone downstream acts on. CONFLICT if the
-// appointment changed meanwhile.
-func (s *Store) AnonymizeAppointment(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry) error {
-	if prev.ID != next.ID || prev.BranchID != next.BranchID || next.Version != prev.Version+1 || !sameCells(prev.Cells, next.Cells) {
-		return apperr.Wrap(fmt.Errorf("prev %s v%d, next %s v%d", prev.ID, prev.Version, next.ID, next.Version),
-			"dynamo: anonymize appointment: id, branch and cells must not change and the version must grow by one")
-	}
-	item, err := appointmentItem(next)
-	if err != nil {
-		return apperr.Wrap(err, "dynamo: encode appointment %s", next.ID)
-	}
-	item[attrAnonymizedAt] = avS(h.At.UTC().Format(historyLayout))
-	var b txBuilder
-	b.add(roleAppointment, s.putAtVersion(item, prev.Version))
-	if err := s.addHistory(&b, next.ID, h, next.Version); err != nil {
-		return err
-	}
-	return s.transact(ctx, &b, "anonymize appointment "+next.ID)
-}
-
-func sameCells(a, b []domain.Cell) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].ResourceID != b[i].ResourceID || !a[i].Start.Equal(b[i].Start) || a[i].Date != b[i].Date {
-			return false
-		}
-	}
-	return true
 }

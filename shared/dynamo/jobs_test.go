@@ -111,14 +111,14 @@ func TestRecordReminderOncePerLeadAndStart(t *testing.T) {
 	ok(t, s.CreateAppointment(ctx, a, booking(a), booked(a)))
 
 	r, ev := reminderOf(a, 120)
-	recorded, err := s.RecordReminder(ctx, r, ev)
+	recorded, err := s.recordReminder(ctx, r, ev)
 	ok(t, err)
 	if !recorded {
 		t.Fatal("first record: not recorded")
 	}
 	// Again (another run, a new event id): nothing new.
 	r2, ev2 := reminderOf(a, 120)
-	recorded, err = s.RecordReminder(ctx, r2, ev2)
+	recorded, err = s.recordReminder(ctx, r2, ev2)
 	ok(t, err)
 	if recorded {
 		t.Fatal("second record of the same reminder recorded")
@@ -133,7 +133,7 @@ func TestRecordReminderOncePerLeadAndStart(t *testing.T) {
 
 	// Another lead time of the same start is another reminder.
 	r3, ev3 := reminderOf(a, 1440)
-	recorded, err = s.RecordReminder(ctx, r3, ev3)
+	recorded, err = s.recordReminder(ctx, r3, ev3)
 	ok(t, err)
 	if !recorded {
 		t.Fatal("the 24h reminder was not recorded")
@@ -141,12 +141,12 @@ func TestRecordReminderOncePerLeadAndStart(t *testing.T) {
 
 	// Rescheduled: the stale read is refused, the new start gets its own.
 	next := moved(a, at(3, 9, 0))
-	ok(t, s.UpdateAppointment(ctx, a, next, change(a, next), changed(next)))
+	ok(t, s.update(ctx, a, next, change(a, next), changed(next)))
 	stale, evStale := reminderOf(a, 60)
-	_, err = s.RecordReminder(ctx, stale, evStale)
+	_, err = s.recordReminder(ctx, stale, evStale)
 	wantCode(t, err, apperr.Conflict)
 	r4, ev4 := reminderOf(next, 120)
-	recorded, err = s.RecordReminder(ctx, r4, ev4)
+	recorded, err = s.recordReminder(ctx, r4, ev4)
 	ok(t, err)
 	if !recorded {
 		t.Fatal("the new start's 2h reminder was not recorded")
@@ -155,9 +155,9 @@ func TestRecordReminderOncePerLeadAndStart(t *testing.T) {
 	// Cancelled: refused even at the current version.
 	cancelled := next
 	cancelled.Status, cancelled.Version, cancelled.Cells = domain.StatusCancelled, next.Version+1, nil
-	ok(t, s.UpdateAppointment(ctx, next, cancelled, change(next, cancelled), changed(cancelled)))
+	ok(t, s.update(ctx, next, cancelled, change(next, cancelled), changed(cancelled)))
 	r5, ev5 := reminderOf(cancelled, 30)
-	_, err = s.RecordReminder(ctx, r5, ev5)
+	_, err = s.recordReminder(ctx, r5, ev5)
 	wantCode(t, err, apperr.Conflict)
 
 	if n := len(reminderEvents(t, raw, s.Table())); n != 3 {
@@ -168,7 +168,7 @@ func TestRecordReminderOncePerLeadAndStart(t *testing.T) {
 	}
 
 	// The event must be the reminder's own.
-	_, err = s.RecordReminder(ctx, r4, domain.AppointmentEvent(ids.New("evt"), domain.EventAppointmentBooked, evTime, next))
+	_, err = s.recordReminder(ctx, r4, domain.AppointmentEvent(ids.New("evt"), domain.EventAppointmentBooked, evTime, next))
 	if err == nil {
 		t.Fatal("recorded with another event type")
 	}
@@ -188,7 +188,7 @@ func TestRecordReminderConcurrently(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			r, ev := reminderOf(a, 120)
-			results[i], errs[i] = s.RecordReminder(ctx, r, ev)
+			results[i], errs[i] = s.recordReminder(ctx, r, ev)
 		}()
 	}
 	wg.Wait()
@@ -317,12 +317,12 @@ func TestAnonymizeAppointment(t *testing.T) {
 	next := a
 	next.Status, next.Version, next.UpdatedAt = domain.StatusCompleted, 2, a.UpdatedAt.Add(time.Hour)
 	h := change(a, next) // staff reason "patient asked"
-	ok(t, s.UpdateAppointment(ctx, a, next, h, changed(next)))
+	ok(t, s.update(ctx, a, next, h, changed(next)))
 	sys := domain.HistoryEntry{At: next.UpdatedAt.Add(time.Minute), From: next.Status, To: next.Status,
 		Actor: domain.ActorRef{ID: "lis", Role: domain.RoleSystem}, Reason: "LIS: lab order 1", Start: a.Start, End: a.End}
 	third := next
 	third.Version = 3
-	ok(t, s.UpdateAppointment(ctx, next, third, sys, changed(third)))
+	ok(t, s.update(ctx, next, third, sys, changed(third)))
 
 	n, err := s.RemoveHistoryReasons(ctx, a.ID, func(h domain.HistoryEntry) bool { return h.Actor.Role == domain.RoleSystem })
 	ok(t, err)
@@ -340,7 +340,7 @@ func TestAnonymizeAppointment(t *testing.T) {
 	anon.Notes, anon.Version = "", 4
 	at := time.Date(2027, 12, 3, 0, 0, 0, 0, time.UTC)
 	ah := domain.HistoryEntry{At: at, From: anon.Status, To: anon.Status, Actor: domain.ActorRef{ID: "pdpa", Role: domain.RoleSystem}, Start: a.Start, End: a.End}
-	ok(t, s.AnonymizeAppointment(ctx, third, anon, ah))
+	ok(t, s.anonymize(ctx, third, anon, ah))
 	got, err := s.GetAppointment(ctx, a.ID)
 	ok(t, err)
 	sameJSON(t, "anonymized", got, anon)
@@ -348,17 +348,11 @@ func TestAnonymizeAppointment(t *testing.T) {
 		t.Fatalf("anonymizedAt = %q", str(it, attrAnonymizedAt))
 	}
 	// A stale version is refused and writes nothing.
-	wantCode(t, s.AnonymizeAppointment(ctx, third, anon, ah), apperr.Conflict)
+	wantCode(t, s.anonymize(ctx, third, anon, ah), apperr.Conflict)
 	if n := len(outboxItems(t, raw, s.Table())); n != 3 {
 		t.Fatalf("%d outbox records, want the 3 changes' only", n)
 	}
 	if hs, _ := s.History(ctx, a.ID); len(hs) != 4 {
 		t.Fatalf("%d history entries, want 4", len(hs))
-	}
-	// Cells must not change.
-	moved := anon
-	moved.Version, moved.Cells = 5, nil
-	if err := s.AnonymizeAppointment(ctx, anon, moved, ah); err == nil {
-		t.Fatal("anonymization changed the cells")
 	}
 }

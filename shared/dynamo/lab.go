@@ -3,14 +3,12 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/apperr"
-	"github.com/labchain/appointments/shared/domain"
 )
 
 // Integration items (in addition to keys.go's table):
@@ -57,61 +55,17 @@ func (s *Store) LabOrderAppointment(ctx context.Context, labOrderID string) (str
 	return id, nil
 }
 
-// ApplyIntegrationChange writes, in one TransactWriteItems: next (a Put
-// conditional on version = prev.Version, CONFLICT otherwise), one history
-// entry and one outbox record per step (the record's data is the step's
-// State), and a link item per link (attribute_not_exists, CONFLICT if the lab
-// order was linked meanwhile). next.Version must be prev.Version+len(steps)
-// and step i's State.Version prev.Version+1+i; prev and next must hold the
-// same cells (no cell item is touched). VALIDATION_FAILED beyond 100 items.
-func (s *Store) ApplyIntegrationChange(ctx context.Context, prev, next domain.Appointment, steps []app.Step, links []app.LabOrderLink) error {
-	switch {
-	case prev.ID != next.ID || prev.BranchID != next.BranchID:
-		return apperr.Wrap(fmt.Errorf("prev %s@%s, next %s@%s", prev.ID, prev.BranchID, next.ID, next.BranchID),
-			"dynamo: integration change: id and branch must not change")
-	case len(steps) == 0 || next.Version != prev.Version+len(steps):
-		return apperr.Wrap(fmt.Errorf("prev version %d, next version %d, %d steps", prev.Version, next.Version, len(steps)),
-			"dynamo: integration change of %s: next.Version must be prev.Version+len(steps)", next.ID)
-	case !slices.EqualFunc(prev.Cells, next.Cells, func(x, y domain.Cell) bool {
-		return x.ResourceID == y.ResourceID && x.Start.Equal(y.Start) && x.Date == y.Date
-	}):
-		return apperr.Wrap(fmt.Errorf("cells differ"), "dynamo: integration change of %s: cells must not change", next.ID)
-	}
-	var b txBuilder
-	item, err := appointmentItem(next)
-	if err != nil {
-		return apperr.Wrap(err, "dynamo: encode appointment %s", next.ID)
-	}
-	b.add(roleAppointment, types.TransactWriteItem{Put: &types.Put{
-		TableName:                 s.table,
-		Item:                      item,
-		ConditionExpression:       aws.String("#v = :v"),
-		ExpressionAttributeNames:  map[string]string{"#v": "version"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": avN(int64(prev.Version))},
-	}})
-	for i, st := range steps {
-		if v := prev.Version + 1 + i; st.State.Version != v || st.State.ID != next.ID {
-			return apperr.Wrap(fmt.Errorf("step %d is version %d of %s, want %d of %s", i, st.State.Version, st.State.ID, v, next.ID),
-				"dynamo: integration change of %s", next.ID)
-		}
-		if err := s.addHistory(&b, next.ID, st.History, st.State.Version); err != nil {
-			return err
-		}
-		if err := s.addOutbox(ctx, &b, st.Event, st.State); err != nil {
-			return err
-		}
-	}
-	for _, l := range links {
-		b.add(roleLink, types.TransactWriteItem{Put: &types.Put{
-			TableName: s.table,
-			Item: map[string]types.AttributeValue{
-				attrPK:            avS(labOrderPK(l.LabOrderID)),
-				attrSK:            avS(skLink),
-				attrEntity:        avS(entityLabOrder),
-				attrAppointmentID: avS(l.AppointmentID),
-			},
-			ConditionExpression: aws.String("attribute_not_exists(PK)"),
-		}})
-	}
-	return s.transact(ctx, &b, "integration change of "+next.ID)
+// linkItem is the lookup item of l, written only if absent (CONFLICT if
+// the lab order was linked meanwhile).
+func (s *Store) linkItem(l app.LabOrderLink) types.TransactWriteItem {
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName: s.table,
+		Item: map[string]types.AttributeValue{
+			attrPK:            avS(labOrderPK(l.LabOrderID)),
+			attrSK:            avS(skLink),
+			attrEntity:        avS(entityLabOrder),
+			attrAppointmentID: avS(l.AppointmentID),
+		},
+		ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	}}
 }

@@ -24,11 +24,11 @@ func integrationStep(st *domain.Appointment, to domain.Status, typ string) app.S
 	}
 }
 
-// TestApplyIntegrationChange: the appointment with its lab order, one history
+// TestMultiStepChange: the appointment with its lab order, one history
 // entry and one outbox event per step (each with its step's state) and the
 // link item land together; a stale version or an existing link writes
 // nothing.
-func TestApplyIntegrationChange(t *testing.T) {
+func TestMultiStepChange(t *testing.T) {
 	s, raw := newStore(t)
 	ctx := context.Background()
 	a := appt("apt_1", "br_1", "pat_1", at(1, 9, 0), 1, "res_a")
@@ -46,7 +46,7 @@ func TestApplyIntegrationChange(t *testing.T) {
 		integrationStep(&next, domain.StatusCompleted, domain.EventAppointmentCompleted),
 	}
 	links := []app.LabOrderLink{{LabOrderID: "LO-1", AppointmentID: a.ID}}
-	ok(t, s.ApplyIntegrationChange(ctx, a, next, steps, links))
+	ok(t, s.writeChange(ctx, a, app.Change{Steps: steps, Links: links}))
 
 	got, err := s.GetAppointment(ctx, a.ID)
 	ok(t, err)
@@ -75,18 +75,18 @@ func TestApplyIntegrationChange(t *testing.T) {
 	// Stale version (prev is the booked version): CONFLICT, nothing written.
 	stale := a
 	st := integrationStep(&stale, domain.StatusBooked, domain.EventAppointmentSampleStatusChanged)
-	wantCode(t, s.ApplyIntegrationChange(ctx, a, stale, []app.Step{st}, nil), apperr.Conflict)
+	wantCode(t, s.writeChange(ctx, a, app.Change{Steps: []app.Step{st}}), apperr.Conflict)
 	// An existing link: CONFLICT (a concurrent event linked the order first).
 	cur := got
 	n2 := cur
 	st2 := integrationStep(&n2, domain.StatusCompleted, domain.EventAppointmentSampleStatusChanged)
-	wantCode(t, s.ApplyIntegrationChange(ctx, cur, n2, []app.Step{st2}, []app.LabOrderLink{{LabOrderID: "LO-1", AppointmentID: "apt_2"}}), apperr.Conflict)
+	wantCode(t, s.writeChange(ctx, cur, app.Change{Steps: []app.Step{st2}, Links: []app.LabOrderLink{{LabOrderID: "LO-1", AppointmentID: "apt_2"}}}), apperr.Conflict)
 	if after, _ := s.GetAppointment(ctx, a.ID); after.Version != next.Version {
 		t.Fatalf("a failed change was written: v%d", after.Version)
 	}
-	// Version arithmetic and cells are checked before writing.
-	wantCode(t, s.ApplyIntegrationChange(ctx, cur, n2, nil, nil), apperr.Internal)
-	moved := n2
-	moved.Cells = nil
-	wantCode(t, s.ApplyIntegrationChange(ctx, cur, moved, []app.Step{st2}, nil), apperr.Internal)
+	// Version arithmetic is checked before writing.
+	wantCode(t, s.writeChange(ctx, cur, app.Change{}), apperr.Internal)
+	skipped := st2
+	skipped.State.Version++
+	wantCode(t, s.writeChange(ctx, cur, app.Change{Steps: []app.Step{skipped}}), apperr.Internal)
 }

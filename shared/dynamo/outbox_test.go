@@ -126,24 +126,24 @@ func TestFailedChangesWriteNoOutboxRecord(t *testing.T) {
 	wantCode(t, s.CreateAppointment(ctx, a, booking(a), booked(a)), apperr.Conflict)
 	// Stale version.
 	b := moved(a, at(1, 10, 0))
-	ok(t, s.UpdateAppointment(ctx, a, b, change(a, b), changed(b)))
+	ok(t, s.update(ctx, a, b, change(a, b), changed(b)))
 	before = outboxItems(t, raw, s.Table())
 	stale := moved(a, at(1, 11, 0))
-	wantCode(t, s.UpdateAppointment(ctx, a, stale, change(a, stale), changed(stale)), apperr.Conflict)
+	wantCode(t, s.update(ctx, a, stale, change(a, stale), changed(stale)), apperr.Conflict)
 	// A reused event id: CONFLICT, nothing written.
 	c := moved(b, at(1, 12, 0))
 	reused := changed(c)
 	for id := range before {
 		reused.ID = id
 	}
-	wantCode(t, s.UpdateAppointment(ctx, b, c, change(b, c), reused), apperr.Conflict)
+	wantCode(t, s.update(ctx, b, c, change(b, c), reused), apperr.Conflict)
 	// An event about another appointment, or without a type: INTERNAL.
 	wrong := changed(c)
 	wrong.Subject = "apt_other"
-	wantCode(t, s.UpdateAppointment(ctx, b, c, change(b, c), wrong), apperr.Internal)
+	wantCode(t, s.update(ctx, b, c, change(b, c), wrong), apperr.Internal)
 	untyped := changed(c)
 	untyped.Type = ""
-	wantCode(t, s.UpdateAppointment(ctx, b, c, change(b, c), untyped), apperr.Internal)
+	wantCode(t, s.update(ctx, b, c, change(b, c), untyped), apperr.Internal)
 
 	after := outboxItems(t, raw, s.Table())
 	if len(after) != len(before) || len(after) != 2 {
@@ -160,13 +160,13 @@ func TestEveryChangeRecordsItsEvent(t *testing.T) {
 	a := appt("apt_1", "br_1", "pat_1", at(1, 9, 0), 2, "res_a")
 	ok(t, s.CreateAppointment(ctx, a, booking(a), booked(a)))
 	b := moved(a, at(1, 10, 0))
-	ok(t, s.UpdateAppointment(ctx, a, b, change(a, b), changed(b)))
+	ok(t, s.update(ctx, a, b, change(a, b), changed(b)))
 	steps := []domain.Appointment{a, b}
 	for _, to := range []domain.Status{domain.StatusCheckedIn, domain.StatusCompleted} {
 		prev := steps[len(steps)-1]
 		next := prev
 		next.Status, next.Version, next.UpdatedAt = to, prev.Version+1, prev.UpdatedAt.Add(time.Minute)
-		ok(t, s.UpdateAppointment(ctx, prev, next, change(prev, next), changed(next)))
+		ok(t, s.update(ctx, prev, next, change(prev, next), changed(next)))
 		steps = append(steps, next)
 	}
 	c := appt("apt_2", "br_1", "pat_2", at(2, 9, 0), 1, "res_a")
@@ -175,14 +175,14 @@ func TestEveryChangeRecordsItsEvent(t *testing.T) {
 	for _, to := range []domain.Status{domain.StatusCancelled} {
 		next := c
 		next.Status, next.Version, next.Cells = to, 2, nil
-		ok(t, s.UpdateAppointment(ctx, c, next, change(c, next), changed(next)))
+		ok(t, s.update(ctx, c, next, change(c, next), changed(next)))
 		steps = append(steps, next)
 	}
 	d := appt("apt_3", "br_1", "pat_3", at(3, 9, 0), 1, "res_a")
 	ok(t, s.CreateAppointment(ctx, d, booking(d), booked(d)))
 	nd := d
 	nd.Status, nd.Version, nd.Cells = domain.StatusNoShow, 2, nil
-	ok(t, s.UpdateAppointment(ctx, d, nd, change(d, nd), changed(nd)))
+	ok(t, s.update(ctx, d, nd, change(d, nd), changed(nd)))
 	steps = append(steps, d, nd)
 
 	types := map[string]int{}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/lambdakit"
@@ -216,36 +217,35 @@ func (c *Cleanup) MinimiseData(ctx context.Context, now time.Time) (PDPAReport, 
 	return rep, nil
 }
 
-// anonymize removes a's personal data, re-reading it after a CONFLICT. The
-// history reasons go first: should the run stop between the two writes, the
-// appointment still has its personal data, so the next run does both again.
+// anonymize removes a's personal data. The history reasons go first: should
+// the run stop between the two writes, the appointment still has its
+// personal data, so the next run does both again. The removal runs in each
+// attempt of the update (it is idempotent), so a reason that a concurrent
+// change wrote before the appointment's new version goes too.
 func (c *Cleanup) anonymize(ctx context.Context, a domain.Appointment, now time.Time, rep *PDPAReport) error {
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		n, err := c.store.RemoveHistoryReasons(ctx, a.ID, keepReason)
+	changed := false
+	_, err := c.store.UpdateAppointment(ctx, a.ID, func(cur domain.Appointment) (app.Change, error) {
+		if changed = hasPersonalData(cur); !changed {
+			return app.Change{}, nil
+		}
+		n, err := c.store.RemoveHistoryReasons(ctx, cur.ID, keepReason)
 		rep.HistoryReasons += n
 		if err != nil {
-			return err
+			return app.Change{}, err
 		}
-		next := Anonymized(a)
-		next.Version, next.UpdatedAt = a.Version+1, now
-		h := domain.HistoryEntry{At: now, From: a.Status, To: a.Status, Actor: PDPAActor, Reason: PDPAReason, Start: a.Start, End: a.End}
-		err = c.store.AnonymizeAppointment(ctx, a, next, h)
-		if err == nil {
-			rep.Anonymized++
-			return nil
-		}
-		if !apperr.Is(err, apperr.Conflict) {
-			return err
-		}
-		if a, err = c.store.GetAppointment(ctx, a.ID); err != nil {
-			if apperr.Is(err, apperr.NotFound) {
-				return nil
-			}
-			return err
-		}
-		if !hasPersonalData(a) {
-			return nil
-		}
+		next := Anonymized(cur)
+		next.Version, next.UpdatedAt = cur.Version+1, now
+		h := domain.HistoryEntry{At: now, From: cur.Status, To: cur.Status, Actor: PDPAActor, Reason: PDPAReason, Start: cur.Start, End: cur.End}
+		// No event: the removal is no change anyone downstream acts on.
+		ch := app.One(next, h, domain.Event{})
+		ch.Anonymized = true
+		return ch, nil
+	})
+	switch {
+	case err == nil && changed:
+		rep.Anonymized++
+	case apperr.Is(err, apperr.NotFound):
+		return nil
 	}
-	return apperr.E(apperr.Conflict, "anonymization of %s: the appointment kept changing", a.ID)
+	return err
 }

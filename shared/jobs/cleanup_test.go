@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/idempotency"
 	"github.com/labchain/appointments/shared/jobs"
@@ -104,13 +105,15 @@ func TestCleanupMinimisesPersonalData(t *testing.T) {
 	_, err := f.svc.Transition(ctx, f.staff, old.ID, domain.StatusCheckedIn, "Khun Somchai came with his daughter, phone 0898765432")
 	must(t, err)
 	// A system change after check-in (the LIS completing the visit) keeps its reason.
-	cur := f.get(old.ID)
-	next := cur
-	next.Status, next.Version, next.UpdatedAt = domain.StatusCompleted, cur.Version+1, bkk("2026-12-01 09:10")
-	must(t, f.store.UpdateAppointment(ctx, cur, next, domain.HistoryEntry{
-		At: next.UpdatedAt, From: cur.Status, To: next.Status, Actor: domain.ActorRef{ID: "lis", Role: domain.RoleSystem},
-		Reason: "LIS: first sample of lab order LO-1 taken", Start: cur.Start, End: cur.End,
-	}, domain.AppointmentEvent("evt_lis_1", domain.EventAppointmentCompleted, next.UpdatedAt, next)))
+	_, err = f.store.UpdateAppointment(ctx, old.ID, func(cur domain.Appointment) (app.Change, error) {
+		next := cur
+		next.Status, next.Version, next.UpdatedAt = domain.StatusCompleted, cur.Version+1, bkk("2026-12-01 09:10")
+		return app.One(next, domain.HistoryEntry{
+			At: next.UpdatedAt, From: cur.Status, To: next.Status, Actor: domain.ActorRef{ID: "lis", Role: domain.RoleSystem},
+			Reason: "LIS: first sample of lab order LO-1 taken", Start: cur.Start, End: cur.End,
+		}, domain.AppointmentEvent("evt_lis_1", domain.EventAppointmentCompleted, next.UpdatedAt, next)), nil
+	})
+	must(t, err)
 	before := f.get(old.ID)
 	eventsBefore := len(f.events(domain.EventAppointmentCompleted)) + len(f.events(domain.EventAppointmentBooked)) + len(f.events(domain.EventAppointmentCheckedIn))
 

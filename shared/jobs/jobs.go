@@ -19,6 +19,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/domain"
 )
 
@@ -29,9 +30,6 @@ const (
 	JobCleanup     = "cleanup"
 	JobPDPA        = "pdpa"
 )
-
-// maxAttempts bounds the re-reads after a CONFLICT for one appointment.
-const maxAttempts = 4
 
 // MaxVisitLength bounds a visit's length (end − start). The jobs that select
 // visits by their end list them by start, from this much earlier.
@@ -63,12 +61,15 @@ type AppointmentSource interface {
 type ReminderStore interface {
 	WatermarkStore
 	AppointmentSource
-	// RecordReminder records a due reminder and its appointment.reminder_due
-	// event (data r) atomically, once per (appointment, lead, start):
-	// recorded is false, with no error, if it was recorded before. CONFLICT
-	// when the appointment is no longer booked at r.Appointment.Version, or a
-	// concurrent transaction won.
-	RecordReminder(ctx context.Context, r domain.ReminderDue, ev domain.Event) (recorded bool, err error)
+	// RecordReminder reads the appointment (strongly consistent; NOT_FOUND
+	// if missing) and calls due with it; if due returns ok, it records the
+	// reminder r and its appointment.reminder_due event ev (data r)
+	// atomically, once per (appointment, lead, start), on condition that the
+	// appointment is still booked at the version read. recorded is false,
+	// with no error, if due declined or the reminder was recorded before.
+	// When a concurrent change wins it reads and calls due again
+	// (app.RetryConcurrent), then returns CONFLICT.
+	RecordReminder(ctx context.Context, appointmentID string, due func(a domain.Appointment) (r domain.ReminderDue, ev domain.Event, ok bool)) (recorded bool, err error)
 }
 
 // SweepStore is what StatusSweep reads.
@@ -79,10 +80,11 @@ type SweepStore interface {
 
 // StatusChanger changes a visit's status on behalf of the system, through
 // the same path as staff changes (history entry, event); *app.Service
-// implements it. CONFLICT when the appointment is no longer at version,
-// INVALID_TRANSITION when the lifecycle does not allow the change.
+// implements it. INVALID_TRANSITION when the lifecycle does not allow the
+// change or still returns false for the appointment as read; CONFLICT when
+// concurrent changes kept winning.
 type StatusChanger interface {
-	SystemTransition(ctx context.Context, actor domain.ActorRef, id string, version int, to domain.Status, reason string) (domain.Appointment, error)
+	SystemTransition(ctx context.Context, actor domain.ActorRef, id string, to domain.Status, reason string, still func(domain.Appointment) bool) (domain.Appointment, error)
 }
 
 // CleanupStore is what Cleanup needs.
@@ -96,11 +98,9 @@ type CleanupStore interface {
 	// RemoveHistoryReasons removes the reason of each history entry of the
 	// appointment that has one and that keep rejects; it returns how many.
 	RemoveHistoryReasons(ctx context.Context, appointmentID string, keep func(domain.HistoryEntry) bool) (int, error)
-	// AnonymizeAppointment replaces prev by next (next.Version =
-	// prev.Version+1, same cells), appends h and marks the appointment
-	// anonymized, atomically and without an event; CONFLICT if prev is
-	// stale.
-	AnonymizeAppointment(ctx context.Context, prev, next domain.Appointment, h domain.HistoryEntry) error
+	// UpdateAppointment is app.Store.UpdateAppointment (anonymization is a
+	// Change with Anonymized set and no event).
+	UpdateAppointment(ctx context.Context, id string, update app.UpdateFunc) (domain.Appointment, error)
 }
 
 // localDates returns the dates in loc from from's to to's, inclusive.

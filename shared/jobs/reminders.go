@@ -123,38 +123,30 @@ func (r *Reminders) Run(ctx context.Context, now time.Time) (ReminderReport, err
 	return rep, nil
 }
 
-// record records one due reminder of a. After a CONFLICT (the appointment
-// changed since it was listed, or a concurrent run's transaction won) it
-// reads the appointment again and records the reminder of its current state
-// if that is still due in the window.
+// record records one due reminder of a, decided again on the appointment as
+// the store reads it (it may have changed since it was listed): a reminder
+// no longer due in the window, or of an appointment gone, counts as stale.
 func (r *Reminders) record(ctx context.Context, a domain.Appointment, lead time.Duration, loc *time.Location, from, to, now time.Time, rep *ReminderReport) error {
-	sendAt := r.policy.SendAt(a.Start, lead, loc)
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		due := domain.ReminderDue{Appointment: a, LeadMinutes: int(lead / time.Minute), SendAt: sendAt}
-		recorded, err := r.store.RecordReminder(ctx, due, domain.ReminderDueEvent(r.newID("evt"), now, due))
-		switch {
-		case err == nil && recorded:
-			rep.Recorded++
-			return nil
-		case err == nil:
-			rep.AlreadyRecorded++
-			return nil
-		case !apperr.Is(err, apperr.Conflict):
-			return err
+	stale := false
+	recorded, err := r.store.RecordReminder(ctx, a.ID, func(cur domain.Appointment) (domain.ReminderDue, domain.Event, bool) {
+		sendAt := r.policy.SendAt(cur.Start, lead, loc)
+		if stale = !domain.ReminderIsDue(cur, sendAt, from, to); stale {
+			return domain.ReminderDue{}, domain.Event{}, false
 		}
-		a, err = r.store.GetAppointment(ctx, a.ID)
-		if apperr.Is(err, apperr.NotFound) {
-			rep.Stale++
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		sendAt = r.policy.SendAt(a.Start, lead, loc)
-		if !domain.ReminderIsDue(a, sendAt, from, to) {
-			rep.Stale++
-			return nil
-		}
+		due := domain.ReminderDue{Appointment: cur, LeadMinutes: int(lead / time.Minute), SendAt: sendAt}
+		return due, domain.ReminderDueEvent(r.newID("evt"), now, due), true
+	})
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		rep.Stale++
+	case err != nil:
+		return err
+	case stale:
+		rep.Stale++
+	case recorded:
+		rep.Recorded++
+	default:
+		rep.AlreadyRecorded++
 	}
-	return apperr.E(apperr.Conflict, "reminder of %s: the appointment kept changing", a.ID)
+	return nil
 }

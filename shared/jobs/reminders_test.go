@@ -158,14 +158,14 @@ func (s *gatedStore) GetWatermark(ctx context.Context, job string) (time.Time, b
 	return w, found, err
 }
 
-func (s *gatedStore) RecordReminder(ctx context.Context, r domain.ReminderDue, ev domain.Event) (bool, error) {
+func (s *gatedStore) RecordReminder(ctx context.Context, id string, due func(domain.Appointment) (domain.ReminderDue, domain.Event, bool)) (bool, error) {
 	s.mu.Lock()
-	fail := s.failFor == r.Appointment.ID
+	fail := s.failFor == id
 	s.mu.Unlock()
 	if fail {
 		return false, errors.New("injected: DynamoDB unavailable")
 	}
-	return s.ReminderStore.RecordReminder(ctx, r, ev)
+	return s.ReminderStore.RecordReminder(ctx, id, due)
 }
 
 func (s *gatedStore) AdvanceWatermark(ctx context.Context, job string, to time.Time) error {

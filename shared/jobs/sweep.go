@@ -124,32 +124,18 @@ func (s *StatusSweep) Run(ctx context.Context, now time.Time) (SweepReport, erro
 	return rep, nil
 }
 
-// mark marks one visit no_show, re-reading it after a CONFLICT.
+// mark marks one visit no_show if the sweep's rule still holds for it as
+// the store reads it (it may have changed since it was listed).
 func (s *StatusSweep) mark(ctx context.Context, a domain.Appointment, now time.Time, rep *SweepReport) error {
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		_, err := s.changer.SystemTransition(ctx, SweepActor, a.ID, a.Version, domain.StatusNoShow, NoShowReason)
-		switch {
-		case err == nil:
-			rep.MarkedNoShow++
-			return nil
-		case apperr.Is(err, apperr.InvalidTransition), apperr.Is(err, apperr.NotFound):
-			rep.Skipped++ // no longer booked (or gone): nothing to do
-			return nil
-		case !apperr.Is(err, apperr.Conflict):
-			return err
-		}
-		a, err = s.store.GetAppointment(ctx, a.ID)
-		if apperr.Is(err, apperr.NotFound) {
-			rep.Skipped++
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if !noShowDue(a, s.grace, now) {
-			rep.Skipped++
-			return nil
-		}
+	_, err := s.changer.SystemTransition(ctx, SweepActor, a.ID, domain.StatusNoShow, NoShowReason,
+		func(cur domain.Appointment) bool { return noShowDue(cur, s.grace, now) })
+	switch {
+	case err == nil:
+		rep.MarkedNoShow++
+	case apperr.Is(err, apperr.InvalidTransition), apperr.Is(err, apperr.NotFound):
+		rep.Skipped++ // no longer due (or gone): nothing to do
+	default:
+		return err
 	}
-	return apperr.E(apperr.Conflict, "no-show of %s: the appointment kept changing", a.ID)
+	return nil
 }

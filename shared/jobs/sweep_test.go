@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/jobs"
 )
@@ -130,20 +131,26 @@ func TestStatusSweepConcurrentRuns(t *testing.T) {
 	}
 }
 
-// interferingChanger makes a concurrent change right before the sweep's
-// first change of each visit.
+// interferingChanger makes a concurrent change of each visit between the
+// sweep's first read of it and its write (inside the first call of the
+// sweep's rule), so that the write loses and the visit is read and decided
+// again.
 type interferingChanger struct {
 	jobs.StatusChanger
 	interfere func(id string)
 	done      map[string]bool
+	calls     map[string]int
 }
 
-func (c *interferingChanger) SystemTransition(ctx context.Context, actor domain.ActorRef, id string, version int, to domain.Status, reason string) (domain.Appointment, error) {
-	if !c.done[id] {
-		c.done[id] = true
-		c.interfere(id)
-	}
-	return c.StatusChanger.SystemTransition(ctx, actor, id, version, to, reason)
+func (c *interferingChanger) SystemTransition(ctx context.Context, actor domain.ActorRef, id string, to domain.Status, reason string, still func(domain.Appointment) bool) (domain.Appointment, error) {
+	return c.StatusChanger.SystemTransition(ctx, actor, id, to, reason, func(a domain.Appointment) bool {
+		c.calls[id]++
+		if !c.done[id] {
+			c.done[id] = true
+			c.interfere(id)
+		}
+		return still(a)
+	})
 }
 
 func TestStatusSweepRereadsAfterAConcurrentChange(t *testing.T) {
@@ -153,17 +160,19 @@ func TestStatusSweepRereadsAfterAConcurrentChange(t *testing.T) {
 	paid := f.book("p-paid", "2026-12-01 08:00")
 	now := bkk("2026-12-01 09:00")
 	f.clock.Set(now)
-	changer := &interferingChanger{StatusChanger: f.svc, done: map[string]bool{}, interfere: func(id string) {
+	changer := &interferingChanger{StatusChanger: f.svc, done: map[string]bool{}, calls: map[string]int{}, interfere: func(id string) {
 		switch id {
 		case arrivedLate.ID: // checked in just now: left alone
 			_, err := f.svc.Transition(ctx, f.staff, id, domain.StatusCheckedIn, "")
 			must(t, err)
 		case paid.ID: // another change that leaves it booked: marked anyway
-			a := f.get(id)
-			next := a
-			next.Version, next.UpdatedAt = a.Version+1, now
-			h := domain.HistoryEntry{At: now, From: a.Status, To: a.Status, Actor: domain.ActorRef{ID: "pos", Role: domain.RoleSystem}, Start: a.Start, End: a.End}
-			must(t, f.store.UpdateAppointment(ctx, a, next, h, domain.AppointmentEvent("evt_pos_"+id, domain.EventAppointmentBillingChanged, now, next)))
+			_, err := f.store.UpdateAppointment(ctx, id, func(a domain.Appointment) (app.Change, error) {
+				next := a
+				next.Version, next.UpdatedAt = a.Version+1, now
+				h := domain.HistoryEntry{At: now, From: a.Status, To: a.Status, Actor: domain.ActorRef{ID: "pos", Role: domain.RoleSystem}, Start: a.Start, End: a.End}
+				return app.One(next, h, domain.AppointmentEvent("evt_pos_"+id, domain.EventAppointmentBillingChanged, now, next)), nil
+			})
+			must(t, err)
 		}
 	}}
 	rep, err := jobs.NewStatusSweep(f.store, changer, 0, 0).Run(ctx, now)
@@ -173,6 +182,10 @@ func TestStatusSweepRereadsAfterAConcurrentChange(t *testing.T) {
 	}
 	if f.get(arrivedLate.ID).Status != domain.StatusCheckedIn || f.get(paid.ID).Status != domain.StatusNoShow {
 		t.Fatalf("statuses %s, %s", f.get(arrivedLate.ID).Status, f.get(paid.ID).Status)
+	}
+	// Each visit's write lost once and it was decided again on a new read.
+	if changer.calls[arrivedLate.ID] != 2 || changer.calls[paid.ID] != 2 {
+		t.Fatalf("decisions %v, want 2 per visit", changer.calls)
 	}
 }
 

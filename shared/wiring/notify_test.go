@@ -9,6 +9,7 @@ import (
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
+	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/events"
@@ -57,13 +58,15 @@ func TestResultsReadyHeldAtNight(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := bookedVisit(t, store, "apt_night")
-	next := a
-	next.Patient.Phone, next.Version = "+66810000099", a.Version+1
-	h := domain.HistoryEntry{At: now, From: a.Status, To: a.Status, Actor: domain.ActorRef{ID: "u", Role: domain.RoleStaff}, Start: a.Start, End: a.End}
-	if err := store.UpdateAppointment(ctx, a, next, h, domain.AppointmentEvent("evt_phone", domain.EventAppointmentRescheduled, now, next)); err != nil {
+	a, err := store.UpdateAppointment(ctx, a.ID, func(a domain.Appointment) (app.Change, error) {
+		next := a
+		next.Patient.Phone, next.Version = "+66810000099", a.Version+1
+		h := domain.HistoryEntry{At: now, From: a.Status, To: a.Status, Actor: domain.ActorRef{ID: "u", Role: domain.RoleStaff}, Start: a.Start, End: a.End}
+		return app.One(next, h, domain.AppointmentEvent("evt_phone", domain.EventAppointmentRescheduled, now, next)), nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	a = next
 	ce, err := events.New(domain.AppointmentEvent("evt_results", domain.EventAppointmentResultsReady, now, a), "")
 	if err != nil {
 		t.Fatal(err)
