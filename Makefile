@@ -39,8 +39,10 @@ build: ## build every function for the host into build/<name>/bootstrap
 	done
 
 # AWS SAM's makefile build method runs `make build-<LogicalId>` with ARTIFACTS_DIR set.
+# collector.yaml configures the ADOT collector layer (/var/task/collector.yaml, TracingEnabled).
 build-%:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(call kebab,$*)
+	cp infra/adot/collector.yaml $(ARTIFACTS_DIR)/collector.yaml
 
 clean:
 	rm -rf build .aws-sam

@@ -300,7 +300,9 @@ func envList(m map[string]string) []string {
 // Environment, JwtIssuer, then each of extra (e.g. messagingParams), then
 // the user's, which win.
 func platformParams(user map[string]string, issuer string, extra ...map[string]string) map[string]string {
-	p := map[string]string{"Environment": Environment, "JwtIssuer": issuer}
+	// TracingEnabled=false: no ADOT collector layer locally; Jaeger is the
+	// collector when tracing is on (OtelExporterEndpoint).
+	p := map[string]string{"Environment": Environment, "JwtIssuer": issuer, "TracingEnabled": "false"}
 	for _, e := range extra {
 		for k, v := range e {
 			p[k] = v

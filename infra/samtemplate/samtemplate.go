@@ -309,6 +309,8 @@ func (t *Template) ref(name string, r Resolver) (string, bool, error) {
 		return r.Region, true, nil
 	case "AWS::AccountId":
 		return "000000000000", true, nil
+	case "AWS::Partition":
+		return "aws", true, nil
 	case "AWS::StackName":
 		return "local", true, nil
 	}

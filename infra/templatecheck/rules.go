@@ -225,8 +225,7 @@ func CheckPolicies(tpl *samtemplate.Template) []error {
 					if _, sends := f.Env["EMAIL_PROVIDER"]; !sends {
 						bad("an inline Statement is reviewed only for the notification senders (EMAIL_PROVIDER)")
 					}
-					for _, st := range list(args) {
-						sm := samtemplate.Map(st)
+					for _, sm := range statements(list(args)) {
 						if samtemplate.Str(sm["Effect"]) != "Allow" {
 							bad("inline statement: only Allow statements are reviewed")
 						}
@@ -237,6 +236,11 @@ func CheckPolicies(tpl *samtemplate.Template) []error {
 						for _, a := range acts {
 							if !senderActions[samtemplate.Str(a)] {
 								bad("inline statement: action %v is not a reviewed send action", a)
+							}
+							if samtemplate.Str(a) == "sns:Publish" {
+								if err := checkSNSPublish(sm); err != nil {
+									bad("inline statement: %v", err)
+								}
 							}
 						}
 					}
@@ -260,9 +264,59 @@ func CheckPolicies(tpl *samtemplate.Template) []error {
 }
 
 // senderActions are the provider calls the notification senders make:
-// SES v2 SendEmail, SNS Publish (SMS to a number has no resource ARN, so it
-// is granted on "*") and CreatePlatformEndpoint for push devices.
+// SES v2 SendEmail, SNS Publish (see checkSNSPublish) and
+// CreatePlatformEndpoint for push devices.
 var senderActions = map[string]bool{"ses:SendEmail": true, "sns:Publish": true, "sns:CreatePlatformEndpoint": true}
+
+// statements expands inline policy statements: both branches of a
+// statement-level !If (AWS::NoValue dropped).
+func statements(sts []any) []map[string]any {
+	var out []map[string]any
+	for _, st := range sts {
+		sm := samtemplate.Map(st)
+		if args, ok := sm["Fn::If"].([]any); ok && len(args) == 3 {
+			out = append(out, statements(args[1:])...)
+			continue
+		}
+		if samtemplate.Str(sm["Ref"]) == "AWS::NoValue" {
+			continue
+		}
+		out = append(out, sm)
+	}
+	return out
+}
+
+// allSNSARNs is what a Publish statement's NotResource must be: IAM checks a
+// Publish to a phone number (SMS) against the number itself, not an ARN, so
+// "every resource but an SNS ARN" allows SMS and no topic or endpoint.
+var allSNSARNs = map[string]bool{"arn:${AWS::Partition}:sns:*:*:*": true, "arn:aws:sns:*:*:*": true}
+
+// checkSNSPublish allows sns:Publish for direct sends only: either SMS
+// (NotResource all SNS ARNs) or push endpoints (every Resource an
+// ":endpoint/" ARN). "*" or a topic ARN would let the function publish to any
+// topic, such as the alarm topic.
+func checkSNSPublish(st map[string]any) error {
+	if nr, ok := st["NotResource"]; ok {
+		v := nr
+		if sub, ok := samtemplate.Map(nr)["Fn::Sub"]; ok {
+			v = sub
+		}
+		if !allSNSARNs[samtemplate.Str(v)] {
+			return fmt.Errorf("sns:Publish NotResource %v must be arn:${AWS::Partition}:sns:*:*:* (SMS only)", nr)
+		}
+		return nil
+	}
+	res := list(st["Resource"])
+	if len(res) == 0 {
+		res = []any{st["Resource"]}
+	}
+	for _, r := range res {
+		if !strings.Contains(fmt.Sprint(r), ":endpoint/") {
+			return fmt.Errorf("sns:Publish on %v can publish to any topic; allow SMS with NotResource arn:${AWS::Partition}:sns:*:*:* and push with endpoint ARNs", r)
+		}
+	}
+	return nil
+}
 
 // alarmsTopic reports whether an alarm's AlarmActions notify an SNS topic of
 // the template.

@@ -46,6 +46,14 @@ Resources:
         - Statement:
             - {Effect: Allow, Action: [ses:SendEmail, sns:DeleteTopic], Resource: "*"}
             - {Effect: Deny, Action: [sns:Publish], Resource: "*"}
+            - {Effect: Allow, Action: [sns:Publish], NotResource: "arn:aws:sns:*:*:alarms"}
+            - !If [C, {Effect: Allow, Action: [sns:Publish], Resource: !Ref Topic}, !Ref AWS::NoValue]
+  AppClient:
+    Type: AWS::Cognito::UserPoolClient
+    Properties: {UserPoolId: x, WriteAttributes: [email, custom:branch_ids]}
+  DefaultClient:
+    Type: AWS::Cognito::UserPoolClient
+    Properties: {UserPoolId: x}
   AvailabilityFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -134,6 +142,7 @@ func TestRulesCatchEveryBreak(t *testing.T) {
 	}
 	var all []string
 	errs := append(append(append(CheckQueues(tpl), CheckStreams(tpl)...), CheckPolicies(tpl)...), CheckDeployments(tpl)...)
+	errs = append(errs, CheckUserPoolClients(tpl)...)
 	errs = append(errs, CheckAlarms(tpl, routeNames())...)
 	errs = append(errs, CheckDashboards(tpl, routeNames())...)
 	errs = append(errs, CheckDocRefs(tpl, map[string]string{"docs/runbook.md": brokenRunbook, "docs/metrics.md": "# Metrics\n"})...)
@@ -169,6 +178,12 @@ func TestRulesCatchEveryBreak(t *testing.T) {
 		"SenderFunction: inline statement: action sns:DeleteTopic is not a reviewed send action",
 		"SenderFunction: inline statement: only Allow statements are reviewed",
 		"JobsDLQ: no ApproximateAgeOfOldestMessage",
+		"WorkerFunction: inline statement: sns:Publish on * can publish to any topic",
+		"SenderFunction: inline statement: sns:Publish NotResource arn:aws:sns:*:*:alarms must be",
+		"SenderFunction: inline statement: sns:Publish on map[Ref:Topic] can publish to any topic",
+		// CheckUserPoolClients
+		"AppClient: users may write custom:branch_ids",
+		"DefaultClient: no WriteAttributes",
 		// CheckAlarms
 		"NoFunctionNameAlarm: metric BookingOutcome: dimensions [Operation Outcome], want [FunctionName Operation Outcome]",
 		"NoFunctionNameAlarm: no AlarmDescription",

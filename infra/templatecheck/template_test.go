@@ -90,6 +90,9 @@ func TestSAMMakefileBuild(t *testing.T) {
 			t.Errorf("%s: bootstrap machine %v, want arm64", id, f.Machine)
 		}
 		f.Close()
+		if _, err := os.Stat(filepath.Join(out, "collector.yaml")); err != nil {
+			t.Errorf("%s: no collector.yaml beside the bootstrap (the ADOT layer's configuration): %v", id, err)
+		}
 	}
 }
 
@@ -168,7 +171,8 @@ func TestEnvironmentAndPolicies(t *testing.T) {
 		return "resolved:" + name, ok
 	}
 	for _, f := range tpl.Functions() {
-		env, err := tpl.ResolveEnv(f, samtemplate.Resolver{Ref: refs, Region: "ap-southeast-1"})
+		// Environment has no default: every deploy names it.
+		env, err := tpl.ResolveEnv(f, samtemplate.Resolver{Ref: refs, Region: "ap-southeast-1", Params: map[string]string{"Environment": "staging"}})
 		if err != nil {
 			t.Errorf("%s: %v", f.LogicalID, err)
 			continue
@@ -184,7 +188,7 @@ func TestEnvironmentAndPolicies(t *testing.T) {
 			t.Errorf("%s: main.go uses the booking table but TABLE_NAME is not set", f.LogicalID)
 		}
 	}
-	for _, err := range CheckPolicies(tpl) {
+	for _, err := range append(CheckPolicies(tpl), CheckUserPoolClients(tpl)...) {
 		t.Error(err)
 	}
 }

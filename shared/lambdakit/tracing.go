@@ -28,16 +28,27 @@ type ForceFlusher interface {
 	ForceFlush(ctx context.Context) error
 }
 
+// MetricTraceExportFailed counts invocations whose span flush failed: the
+// collector refused or could not be reached, or the flush took longer than
+// FlushTimeout (trace collection lag). Dimension FunctionName.
+const MetricTraceExportFailed = "TraceExportFailed"
+
 // boundedFlusher flushes tp with a deadline of at most FlushTimeout.
 type boundedFlusher struct{ tp ForceFlusher }
 
-// ForceFlush flushes the provider within FlushTimeout.
+// ForceFlush flushes the provider within FlushTimeout and counts a failure
+// as MetricTraceExportFailed (the error itself reaches otel's error handler,
+// which Init makes a warning log line).
 func (f boundedFlusher) ForceFlush(ctx context.Context) error {
 	// The invocation ctx may already be past its deadline when a handler ran
 	// long; flush on a fresh context so the spans of a slow request still go out.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FlushTimeout)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FlushTimeout)
 	defer cancel()
-	return f.tp.ForceFlush(ctx)
+	err := f.tp.ForceFlush(fctx)
+	if err != nil {
+		EmitMetric(ctx, MetricTraceExportFailed, UnitCount, 1, nil)
+	}
+	return err
 }
 
 // Tracing wraps each invocation in a server span created by otellambda and

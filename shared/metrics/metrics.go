@@ -60,6 +60,9 @@ const (
 	Errors = "Errors"
 	// Duration is an invocation's duration in milliseconds (lambdakit.Metrics).
 	Duration = "Duration"
+	// TraceExportFailed counts invocations whose span flush to the trace
+	// collector failed or outlasted lambdakit.FlushTimeout (lambdakit.Tracing).
+	TraceExportFailed = lambdakit.MetricTraceExportFailed
 	// ServerErrors counts HTTP answers with a 5xx status (httpapi).
 	ServerErrors = "ServerErrors"
 	// APILatency is the time an HTTP route took to answer, in milliseconds,
@@ -219,6 +222,7 @@ var catalog = []Definition{
 	{Name: Invocations, Unit: lambdakit.UnitCount, Dimensions: dims(), EmittedBy: "shared/lambdakit"},
 	{Name: Errors, Unit: lambdakit.UnitCount, Dimensions: dims(), EmittedBy: "shared/lambdakit"},
 	{Name: Duration, Unit: lambdakit.UnitMilliseconds, Dimensions: dims(), EmittedBy: "shared/lambdakit"},
+	{Name: TraceExportFailed, Unit: lambdakit.UnitCount, Dimensions: dims(), EmittedBy: "shared/lambdakit"},
 	{Name: OutboxPublished, Unit: lambdakit.UnitCount, Dimensions: dims(), EmittedBy: "shared/outbox"},
 	{Name: OutboxPublishFailed, Unit: lambdakit.UnitCount, Dimensions: dims(), EmittedBy: "shared/outbox"},
 	{Name: OutboxMarkFailed, Unit: lambdakit.UnitCount, Dimensions: dims(), EmittedBy: "shared/outbox"},
