@@ -2,8 +2,10 @@
 // and the rules over them. It has no AWS imports, and every rule that depends on
 // the current time takes `now` as a parameter.
 //
-// JSON tags on these types are the public API representation (see
-// docs/openapi.yaml); fields tagged "-" are internal.
+// The API does not serialise these types: shared/httpapi maps them to its own
+// wire types (docs/openapi.yaml is their contract). The JSON tags here remain
+// for the other users that still encode domain values directly; fields
+// tagged "-" are internal.
 package domain
 
 import "time"

@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -200,7 +199,7 @@ func (b *txBuilder) add(role txRole, it types.TransactWriteItem) {
 // history entry, every cell (attribute_not_exists), the outbox record of ev
 // (PENDING, data: a, see outbox.go) and, if ctx carries an idempotency claim
 // not yet Completed, the claim's completion (status claim.SuccessStatus, body
-// json.Marshal(a)), in one TransactWriteItems, and then sets claim.Completed.
+// claim.Render(a)), in one TransactWriteItems, and then sets claim.Completed.
 // ev.Subject must be a.ID; ev.Data is ignored (the record's data is a).
 // SLOT_UNAVAILABLE if a cell is held, CONFLICT if the id exists, the
 // idempotency record changed or the transaction conflicted with another;
@@ -300,7 +299,7 @@ func (s *Store) UpdateAppointment(ctx context.Context, id string, update app.Upd
 // of prev not in the new state, a conditional Put (SLOT_UNAVAILABLE) of each
 // new cell, a link item per link (attribute_not_exists, CONFLICT), and the
 // completion of the idempotency claim in ctx, if any and not yet Completed
-// (body json.Marshal(new state)), then sets claim.Completed. Cells in both
+// (body claim.Render(new state)), then sets claim.Completed. Cells in both
 // are not touched, so no item appears twice. INTERNAL when a step's State is
 // not the next version of the same appointment; VALIDATION_FAILED beyond 100
 // items or for a cell taken twice.
@@ -418,12 +417,18 @@ func (s *Store) takeCell(branchID string, c domain.Cell, appointmentID string) t
 	}}
 }
 
-// addCompletion adds the idempotency record's completion: the body is exactly
-// json.Marshal(a), what the HTTP layer sends.
+// addCompletion adds the idempotency record's completion: the body is
+// c.Render(a), rendered by the HTTP layer, so a replay sends exactly what the
+// first answer sent. INTERNAL for a claim without Render: the store does not
+// know the answer's shape, and completing later, outside the transaction,
+// would lose the guarantee that a booking and its outcome commit together.
 func (s *Store) addCompletion(b *txBuilder, c *idempotency.Claim, a domain.Appointment) error {
-	body, err := json.Marshal(a)
+	if c.Render == nil {
+		return apperr.E(apperr.Internal, "dynamo: idempotency claim %s carries no response renderer", c.Key)
+	}
+	body, err := c.Render(a)
 	if err != nil {
-		return apperr.Wrap(err, "dynamo: encode response body")
+		return apperr.Wrap(err, "dynamo: render response body")
 	}
 	b.add(roleIdempotency, types.TransactWriteItem{Update: s.completion(c, c.SuccessStatus, body).toTx(s.table)})
 	return nil

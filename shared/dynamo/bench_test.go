@@ -26,7 +26,7 @@ func benchBooking(i int) (domain.Appointment, domain.HistoryEntry) {
 }
 
 func beginClaim(b *testing.B, s *Store, i int) *idempotency.Claim {
-	c := &idempotency.Claim{Key: fmt.Sprintf("bench:%d", i), Hash: "h", SuccessStatus: 201}
+	c := &idempotency.Claim{Key: fmt.Sprintf("bench:%d", i), Hash: "h", SuccessStatus: 201, Render: routeRender}
 	if _, err := s.Begin(context.Background(), inProgress(c.Key, c.Hash, t0), t0); err != nil {
 		b.Fatal(err)
 	}

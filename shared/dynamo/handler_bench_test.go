@@ -94,7 +94,7 @@ func BenchmarkBookingHandlerVsBareTransaction(b *testing.B) {
 	}
 	for i := 0; i < b.N; i++ {
 		a := appt(fmt.Sprintf("apt_bare_%08d", i), "br_bare", fmt.Sprint("p-", i), start(i), 1, fmt.Sprintf("res_%02d", i%20))
-		claim := &idempotency.Claim{Key: fmt.Sprint("bare:", i), Hash: "h", SuccessStatus: 201}
+		claim := &idempotency.Claim{Key: fmt.Sprint("bare:", i), Hash: "h", SuccessStatus: 201, Render: routeRender}
 		if _, err := s.Begin(ctx, inProgress(claim.Key, claim.Hash, now), now); err != nil {
 			b.Fatal(err)
 		}

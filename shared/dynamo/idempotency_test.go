@@ -2,11 +2,13 @@ package dynamo
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/labchain/appointments/shared/apperr"
+	"github.com/labchain/appointments/shared/domain"
+	"github.com/labchain/appointments/shared/httpapi"
 	"github.com/labchain/appointments/shared/idempotency"
 )
 
@@ -143,26 +145,24 @@ func TestClaimCompletedInsideBookingTransaction(t *testing.T) {
 	ctx := context.Background()
 	_, err := s.Begin(ctx, inProgress("u1:book", "hb", t0), t0)
 	ok(t, err)
-	claim := &idempotency.Claim{Key: "u1:book", Hash: "hb", SuccessStatus: 201}
+	claim := &idempotency.Claim{Key: "u1:book", Hash: "hb", SuccessStatus: 201, Render: wireOnly}
 	a := appt("apt_1", "br_1", "pat_1", at(1, 9, 0), 2, "res_a")
 	ok(t, s.CreateAppointment(idempotency.NewContext(ctx, claim), a, booking(a), booked(a)))
 	if !claim.Completed {
 		t.Fatal("claim not marked completed")
 	}
-	want, _ := json.Marshal(a)
+	// The body is the claim's rendering (the HTTP layer's), not the store's
+	// own encoding of the appointment.
+	want, _ := wireOnly(a)
 	r := getRecord(t, s, "u1:book")
 	if r.Status != idempotency.StatusCompleted || r.StatusCode != 201 || string(r.Body) != string(want) {
 		t.Fatalf("record = %+v\nbody %s\nwant %s", r, r.Body, want)
-	}
-	// The response the client gets and the event's data are the same bytes.
-	if _, ce := onlyOutbox(t, raw, s.Table()); string(ce.Data) != string(r.Body) {
-		t.Fatalf("event data %s\nresponse body %s", ce.Data, r.Body)
 	}
 
 	// A failing booking (taken cell) leaves the claim INPROGRESS.
 	_, err = s.Begin(ctx, inProgress("u2:book", "hb2", t0), t0)
 	ok(t, err)
-	claim2 := &idempotency.Claim{Key: "u2:book", Hash: "hb2", SuccessStatus: 201}
+	claim2 := &idempotency.Claim{Key: "u2:book", Hash: "hb2", SuccessStatus: 201, Render: routeRender}
 	a2 := appt("apt_2", "br_1", "pat_2", at(1, 9, 15), 1, "res_a")
 	wantCode(t, s.CreateAppointment(idempotency.NewContext(ctx, claim2), a2, booking(a2), booked(a2)), apperr.SlotUnavailable)
 	if claim2.Completed {
@@ -174,20 +174,20 @@ func TestClaimCompletedInsideBookingTransaction(t *testing.T) {
 
 	// A claim whose record changed (another hash, or gone): CONFLICT, nothing booked.
 	before := countEntities(t, raw, s.Table())
-	stolen := &idempotency.Claim{Key: "u2:book", Hash: "other", SuccessStatus: 201}
+	stolen := &idempotency.Claim{Key: "u2:book", Hash: "other", SuccessStatus: 201, Render: routeRender}
 	a3 := appt("apt_3", "br_1", "pat_3", at(1, 11, 0), 1, "res_a")
 	wantCode(t, s.CreateAppointment(idempotency.NewContext(ctx, stolen), a3, booking(a3), booked(a3)), apperr.Conflict)
-	gone := &idempotency.Claim{Key: "u3:never-begun", Hash: "h", SuccessStatus: 201}
+	gone := &idempotency.Claim{Key: "u3:never-begun", Hash: "h", SuccessStatus: 201, Render: routeRender}
 	wantCode(t, s.CreateAppointment(idempotency.NewContext(ctx, gone), a3, booking(a3), booked(a3)), apperr.Conflict)
 	sameJSON(t, "items", countEntities(t, raw, s.Table()), before)
 
-	// Update completes its claim with json.Marshal(next).
+	// Update completes its claim with the claim's rendering of next.
 	_, err = s.Begin(ctx, inProgress("u1:move", "hm", t0), t0)
 	ok(t, err)
-	mclaim := &idempotency.Claim{Key: "u1:move", Hash: "hm", SuccessStatus: 200}
+	mclaim := &idempotency.Claim{Key: "u1:move", Hash: "hm", SuccessStatus: 200, Render: wireOnly}
 	b := moved(a, at(1, 13, 0))
 	ok(t, s.update(idempotency.NewContext(ctx, mclaim), a, b, change(a, b), changed(b)))
-	want, _ = json.Marshal(b)
+	want, _ = wireOnly(b)
 	if r := getRecord(t, s, "u1:move"); !mclaim.Completed || r.Status != idempotency.StatusCompleted || r.StatusCode != 200 || string(r.Body) != string(want) {
 		t.Fatalf("record after move = %+v", r)
 	}
@@ -195,10 +195,44 @@ func TestClaimCompletedInsideBookingTransaction(t *testing.T) {
 	// A failing update leaves its claim INPROGRESS.
 	_, err = s.Begin(ctx, inProgress("u1:move2", "hm2", t0), t0)
 	ok(t, err)
-	mclaim2 := &idempotency.Claim{Key: "u1:move2", Hash: "hm2", SuccessStatus: 200}
+	mclaim2 := &idempotency.Claim{Key: "u1:move2", Hash: "hm2", SuccessStatus: 200, Render: routeRender}
 	c := moved(a, at(1, 14, 0)) // stale: prev is a, current is b
 	wantCode(t, s.update(idempotency.NewContext(ctx, mclaim2), a, c, change(a, c), changed(c)), apperr.Conflict)
 	if r := getRecord(t, s, "u1:move2"); mclaim2.Completed || r.Status != idempotency.StatusInProgress {
 		t.Fatalf("record after failed move = %+v", r)
+	}
+}
+
+// routeRender is what the HTTP layer puts in a booking's claim: the booking
+// route's renderer (the JSON of its wire type).
+var routeRender = httpapi.BookAppointment(nil).RenderAppointment
+
+// wireOnly is a renderer in a format that no encoding of the appointment by
+// the store could produce, to tell a body the HTTP layer rendered from one the
+// store made itself.
+func wireOnly(a domain.Appointment) ([]byte, error) {
+	return []byte(fmt.Sprintf(`{"wireOnly":true,"ref":%q,"rev":%d}`, a.ID, a.Version)), nil
+}
+
+func TestClaimWithoutRendererIsRefused(t *testing.T) {
+	s, raw := newStore(t)
+	ctx := context.Background()
+	_, err := s.Begin(ctx, inProgress("u1:bare", "hb", t0), t0)
+	ok(t, err)
+	before := countEntities(t, raw, s.Table())
+	claim := &idempotency.Claim{Key: "u1:bare", Hash: "hb", SuccessStatus: 201}
+	a := appt("apt_1", "br_1", "pat_1", at(1, 9, 0), 1, "res_a")
+	wantCode(t, s.CreateAppointment(idempotency.NewContext(ctx, claim), a, booking(a), booked(a)), apperr.Internal)
+	if claim.Completed {
+		t.Fatal("claim completed without a body")
+	}
+	sameJSON(t, "items", countEntities(t, raw, s.Table()), before)
+
+	// Without a claim the same booking goes through (positive control).
+	ok(t, s.CreateAppointment(ctx, a, booking(a), booked(a)))
+	b := moved(a, at(1, 13, 0))
+	wantCode(t, s.update(idempotency.NewContext(ctx, claim), a, b, change(a, b), changed(b)), apperr.Internal)
+	if r := getRecord(t, s, "u1:bare"); claim.Completed || r.Status != idempotency.StatusInProgress {
+		t.Fatalf("record after a refused update = %+v", r)
 	}
 }

@@ -146,6 +146,8 @@ type fakeSvc struct {
 	slots      []domain.Slot
 	createBr   func(ctx context.Context, a domain.Actor, in domain.Branch) (domain.Branch, error)
 	cancelFunc func(ctx context.Context, a domain.Actor, id, reason string) (domain.Appointment, error)
+	transition func(ctx context.Context) (domain.Appointment, error)
+	reschedule func(ctx context.Context) (domain.Appointment, error)
 }
 
 var _ UseCases = (*fakeSvc)(nil)
@@ -253,8 +255,11 @@ func (f *fakeSvc) ListAppointments(_ context.Context, a domain.Actor, q app.List
 	f.record("ListAppointments", a, q)
 	return f.list, f.err
 }
-func (f *fakeSvc) Reschedule(_ context.Context, a domain.Actor, id string, start time.Time) (domain.Appointment, error) {
+func (f *fakeSvc) Reschedule(ctx context.Context, a domain.Actor, id string, start time.Time) (domain.Appointment, error) {
 	f.record("Reschedule", a, id, start)
+	if f.reschedule != nil {
+		return f.reschedule(ctx)
+	}
 	return fixtureAppointment(id), f.err
 }
 func (f *fakeSvc) Cancel(ctx context.Context, a domain.Actor, id, reason string) (domain.Appointment, error) {
@@ -264,8 +269,11 @@ func (f *fakeSvc) Cancel(ctx context.Context, a domain.Actor, id, reason string)
 	}
 	return fixtureAppointment(id), f.err
 }
-func (f *fakeSvc) Transition(_ context.Context, a domain.Actor, id string, to domain.Status, reason string) (domain.Appointment, error) {
+func (f *fakeSvc) Transition(ctx context.Context, a domain.Actor, id string, to domain.Status, reason string) (domain.Appointment, error) {
 	f.record("Transition", a, id, to, reason)
+	if f.transition != nil {
+		return f.transition(ctx)
+	}
 	return fixtureAppointment(id), f.err
 }
 func (f *fakeSvc) History(_ context.Context, a domain.Actor, id string) ([]domain.HistoryEntry, error) {
@@ -351,7 +359,3 @@ func expectError(t testing.TB, resp events.APIGatewayV2HTTPResponse, status int,
 	}
 	return d
 }
-
-// jsonMarshal is how a store serialises the appointment it completes a claim
-// with; it must match the HTTP answer byte for byte.
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

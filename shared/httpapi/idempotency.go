@@ -126,6 +126,7 @@ func (s *Server) runIdempotent(ctx context.Context, rt Route, req *Request) outc
 		SuccessStatus:   rt.successStatus(),
 		ExpiresAt:       rec.ExpiresAt,
 		InProgressUntil: rec.InProgressUntil,
+		Render:          rt.RenderAppointment,
 	}
 	status, body, err := s.call(idempotency.NewContext(ctx, claim), rt, req)
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -138,14 +139,21 @@ func TestStoreCompletedClaimIsNotCompletedTwice(t *testing.T) {
 	h := newHarness()
 	h.svc.book = func(ctx context.Context, _ domain.Actor, _ app.BookInput) (domain.Appointment, error) {
 		// What the DynamoDB store does: complete the claim in the booking
-		// transaction, with the appointment's JSON.
+		// transaction, with the body the claim's renderer makes.
 		c := idempotency.FromContext(ctx)
 		if c == nil || c.SuccessStatus != 201 || c.Hash == "" || !c.ExpiresAt.Equal(fixedNow.Add(24*time.Hour)) {
 			t.Errorf("claim in ctx = %+v", c)
 			return domain.Appointment{}, errors.New("no claim")
 		}
+		if c.Render == nil {
+			t.Error("claim carries no renderer")
+			return domain.Appointment{}, errors.New("no renderer")
+		}
 		a := fixtureAppointment("apt_tx")
-		body, _ := jsonMarshal(a)
+		body, err := c.Render(a)
+		if err != nil {
+			return domain.Appointment{}, err
+		}
 		h.idem.mu.Lock()
 		h.idem.completeLocked(c, c.SuccessStatus, body)
 		h.idem.mu.Unlock()
@@ -155,9 +163,71 @@ func TestStoreCompletedClaimIsNotCompletedTwice(t *testing.T) {
 	if first.StatusCode != 201 || h.idem.completes != 0 {
 		t.Fatalf("status %d, Complete calls %d (want 201 and 0)", first.StatusCode, h.idem.completes)
 	}
+	if stored := string(h.idem.recs[h.idem.begins[0].Key].Body); stored != first.Body {
+		t.Errorf("stored body %s\nfirst answer %s", stored, first.Body)
+	}
 	replay := h.serve(t, BookAppointment(h.svc), bookEvent(t))
 	if replay.Body != first.Body || replay.StatusCode != 201 || replay.Headers[HeaderIdempotentReplayed] != "true" {
 		t.Errorf("replay = %d %s, want the first body", replay.StatusCode, replay.Body)
+	}
+}
+
+// TestClaimRendersWhatTheRouteAnswers checks, for every idempotent route that
+// answers with a visit, that the renderer its claim carries (which the store
+// uses for the completion inside the booking transaction) makes exactly the
+// route's answer: the wire type's JSON, including members the domain does not
+// serialise the same way (Money as {"value","currency"}, no cells).
+func TestClaimRendersWhatTheRouteAnswers(t *testing.T) {
+	rich := goldenSvc{full: true}.appointment("apt_tx")
+	for _, rt := range Routes(&fakeSvc{}) {
+		if rt.Method != "POST" || !strings.HasPrefix(rt.Path, "/v1/appointments") {
+			continue
+		}
+		t.Run(rt.Name, func(t *testing.T) {
+			if rt.RenderAppointment == nil {
+				t.Fatal("an appointment write route without RenderAppointment: its claim could not be completed in the transaction")
+			}
+			h := newHarness()
+			var stored []byte
+			complete := func(ctx context.Context) (domain.Appointment, error) {
+				c := idempotency.FromContext(ctx)
+				body, err := c.Render(rich)
+				if err != nil {
+					return domain.Appointment{}, err
+				}
+				stored = body
+				h.idem.mu.Lock()
+				h.idem.completeLocked(c, c.SuccessStatus, body)
+				h.idem.mu.Unlock()
+				return rich, nil
+			}
+			h.svc.book = func(ctx context.Context, _ domain.Actor, _ app.BookInput) (domain.Appointment, error) {
+				return complete(ctx)
+			}
+			h.svc.cancelFunc = func(ctx context.Context, _ domain.Actor, _, _ string) (domain.Appointment, error) {
+				return complete(ctx)
+			}
+			h.svc.transition = func(ctx context.Context) (domain.Appointment, error) { return complete(ctx) }
+			h.svc.reschedule = func(ctx context.Context) (domain.Appointment, error) { return complete(ctx) }
+			route := Routes(h.svc)[rt.Key()] // the same route over h.svc
+			req := goldenRequests[route.Name]
+			ev := withHeader(adminEvent(t, route, req.path, req.query, req.body), HeaderIdempotencyKey, "k-render")
+			first := h.serve(t, route, ev)
+			if first.StatusCode/100 != 2 || stored == nil {
+				t.Fatalf("status %d %s; stored %s", first.StatusCode, first.Body, stored)
+			}
+			if string(stored) != first.Body {
+				t.Errorf("stored completion %s\nfirst answer      %s", stored, first.Body)
+			}
+			wire, _ := json.Marshal(appointmentResponse(rich))
+			if string(stored) != string(wire) {
+				t.Errorf("stored completion is not the wire type's JSON:\n%s\n%s", stored, wire)
+			}
+			replay := h.serve(t, route, ev)
+			if replay.Body != first.Body || replay.Headers[HeaderIdempotentReplayed] != "true" {
+				t.Errorf("replay %s %v, want the first answer", replay.Body, replay.Headers)
+			}
+		})
 	}
 }
 

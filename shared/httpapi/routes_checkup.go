@@ -19,7 +19,7 @@ type CheckupReports interface {
 var _ CheckupReports = (*app.Checkup)(nil)
 
 // GetCheckupCampaign is GET /v1/checkup-campaigns/{campaignId} → the
-// campaign report (app.CampaignReport: placed and unplaced participants
+// campaign report (CampaignReportResponse: placed and unplaced participants
 // without contact data, and the number still pending). Staff of the
 // campaign's branch and admins; 404 for everyone else.
 func GetCheckupCampaign(reports CheckupReports) Route {
@@ -30,7 +30,11 @@ func GetCheckupCampaign(reports CheckupReports) Route {
 			if err != nil {
 				return nil, err
 			}
-			return reports.CampaignReport(ctx, r.Actor, id)
+			rep, err := reports.CampaignReport(ctx, r.Actor, id)
+			if err != nil {
+				return nil, err
+			}
+			return campaignReportResponse(rep), nil
 		},
 	}
 }

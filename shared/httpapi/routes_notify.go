@@ -23,27 +23,6 @@ type NotificationUseCases interface {
 
 var _ NotificationUseCases = (*app.Notifications)(nil)
 
-// PreferencesRequest is the body of PUT
-// /v1/patients/{patientId}/notification-preferences: every channel, true to
-// receive messages on it, false to opt out.
-type PreferencesRequest struct {
-	SMS   *bool `json:"sms"`
-	Email *bool `json:"email"`
-	Push  *bool `json:"push"`
-}
-
-// DeviceRequest is the optional body of PUT
-// /v1/patients/{patientId}/devices/{token}.
-type DeviceRequest struct {
-	Platform string `json:"platform"`
-}
-
-// DeviceResponse is a registered device (without its token).
-type DeviceResponse struct {
-	notify.Device
-	Created bool `json:"created"`
-}
-
 // GetNotificationPreferences is GET
 // /v1/patients/{patientId}/notification-preferences → the patient's
 // preferences (the patient themself only).
@@ -55,7 +34,11 @@ func GetNotificationPreferences(uc NotificationUseCases) Route {
 			if err != nil {
 				return nil, err
 			}
-			return uc.GetPreferences(ctx, r.Actor, id)
+			v, err := uc.GetPreferences(ctx, r.Actor, id)
+			if err != nil {
+				return nil, err
+			}
+			return preferencesResponse(v), nil
 		},
 	}
 }
@@ -78,7 +61,11 @@ func PutNotificationPreferences(uc NotificationUseCases) Route {
 			if in.SMS == nil || in.Email == nil || in.Push == nil {
 				return nil, apperr.E(apperr.Validation, "sms, email and push are all required (true or false)")
 			}
-			return uc.PutPreferences(ctx, r.Actor, id, notify.Preferences{SMS: *in.SMS, Email: *in.Email, Push: *in.Push})
+			v, err := uc.PutPreferences(ctx, r.Actor, id, notify.Preferences{SMS: *in.SMS, Email: *in.Email, Push: *in.Push})
+			if err != nil {
+				return nil, err
+			}
+			return preferencesResponse(v), nil
 		},
 	}
 }
@@ -102,7 +89,7 @@ func RegisterDevice(uc NotificationUseCases) Route {
 			if err != nil {
 				return nil, err
 			}
-			return DeviceResponse{Device: d, Created: created}, nil
+			return deviceResponse(d, created), nil
 		},
 	}
 }
@@ -120,7 +107,7 @@ func UnregisterDevice(uc NotificationUseCases) Route {
 			if err := uc.UnregisterDevice(ctx, r.Actor, id, token); err != nil {
 				return nil, err
 			}
-			return map[string]bool{"removed": true}, nil
+			return RemovedResponse{Removed: true}, nil
 		},
 	}
 }
@@ -157,7 +144,7 @@ func ListAppointmentNotifications(uc NotificationUseCases) Route {
 			if err != nil {
 				return nil, err
 			}
-			return items(ds), nil
+			return items(ds, deliveryResponse), nil
 		},
 	}
 }

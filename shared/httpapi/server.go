@@ -61,9 +61,15 @@ type Route struct {
 	Idempotency IdemMode
 	// SuccessStatus is the status of a successful answer (200 when zero).
 	SuccessStatus int
-	// Handle does the work; its result is marshalled to the JSON body. A
-	// returned error is answered with the error envelope.
+	// Handle does the work; its result, a wire type, is marshalled to the
+	// JSON body. A returned error is answered with the error envelope.
 	Handle func(ctx context.Context, r *Request) (any, error)
+	// RenderAppointment is set on routes that answer with the visit their
+	// transaction writes: it renders that visit as the response body. The
+	// idempotency claim carries it, so the store completes the claim inside
+	// the booking transaction with exactly the bytes this route answers
+	// (idempotency.Claim.Render).
+	RenderAppointment func(domain.Appointment) ([]byte, error)
 }
 
 // Key returns the API Gateway route key, e.g. "POST /v1/appointments".

@@ -6,6 +6,8 @@ package idempotency
 import (
 	"context"
 	"time"
+
+	"github.com/labchain/appointments/shared/domain"
 )
 
 // Record states, as in Powertools for AWS Lambda.
@@ -32,6 +34,13 @@ type Claim struct {
 	// this claim's record from the record of a later claim that took the key
 	// over after this one lapsed, so Release never deletes the other's.
 	InProgressUntil time.Time
+	// Render renders the appointment a store's transaction writes as the
+	// response body of the request that holds the claim. The HTTP layer sets
+	// it, so a store that completes the claim inside its own transaction
+	// stores exactly the bytes the HTTP answer carries (and a replay sends).
+	// A store must not complete a claim whose Render is nil inside its
+	// transaction: it does not know the answer's shape.
+	Render func(domain.Appointment) ([]byte, error)
 	// Completed is set once the completion has been stored.
 	Completed bool
 }
