@@ -105,18 +105,12 @@ func (s *Store) GetAppointment(ctx context.Context, id string) (domain.Appointme
 
 // appointmentItem encodes an appointment with its keys and cells.
 func appointmentItem(a domain.Appointment) (map[string]types.AttributeValue, error) {
-	item, err := toItem(a)
-	if err != nil {
-		return nil, err
-	}
 	date := apptLocalDate(a)
-	item[attrPK] = avS(apptPK(a.ID))
-	item[attrSK] = avS(skMeta)
+	item := appointmentAttrs(a).stamp(apptPK(a.ID), skMeta, entityAppointment)
 	item[attrGSI1PK] = avS(branchDayPK(a.BranchID, date))
 	item[attrGSI1SK] = avS(apptStartSK(a))
 	item[attrGSI2PK] = avS(patientPK(a.Patient.ID))
 	item[attrGSI2SK] = avS(apptStartSK(a))
-	item[attrEntity] = avS(entityAppointment)
 	item[attrLocalDate] = avS(date)
 	item[attrCells] = cellsAV(a.Cells)
 	return item, nil
@@ -125,8 +119,8 @@ func appointmentItem(a domain.Appointment) (map[string]types.AttributeValue, err
 // appointmentFrom decodes an appointment item (also usable on stream images
 // converted to SDK attribute values).
 func appointmentFrom(item map[string]types.AttributeValue) (domain.Appointment, error) {
-	var a domain.Appointment
-	if err := fromItem(item, &a); err != nil {
+	a, err := appointmentAttrsFrom(item)
+	if err != nil {
 		return a, err
 	}
 	cells, err := cellsFrom(item[attrCells], a.Start.Location())
@@ -144,14 +138,7 @@ func AppointmentFromItem(item map[string]types.AttributeValue) (domain.Appointme
 }
 
 func historyItem(appointmentID string, h domain.HistoryEntry, version int) (map[string]types.AttributeValue, error) {
-	item, err := toItem(h)
-	if err != nil {
-		return nil, err
-	}
-	item[attrPK] = avS(apptPK(appointmentID))
-	item[attrSK] = avS(historySK(h, version))
-	item[attrEntity] = avS(entityHistory)
-	return item, nil
+	return historyAttrs(h).stamp(apptPK(appointmentID), historySK(h, version), entityHistory), nil
 }
 
 func cellItem(branchID string, c domain.Cell, appointmentID string) map[string]types.AttributeValue {
@@ -516,5 +503,5 @@ func (s *Store) ListAppointmentsByPatient(ctx context.Context, patientID string,
 
 // History returns an appointment's history, oldest first (empty if none).
 func (s *Store) History(ctx context.Context, appointmentID string) ([]domain.HistoryEntry, error) {
-	return queryList[domain.HistoryEntry](ctx, s, beginsWith(apptPK(appointmentID), prefixHist), "history of "+appointmentID)
+	return queryList(ctx, s, historyFrom, beginsWith(apptPK(appointmentID), prefixHist), "history of "+appointmentID)
 }

@@ -42,14 +42,8 @@ func participantSK(externalID string) string { return prefixParticipant + extern
 // CreateCampaign records c unless its id exists; then it returns the stored
 // campaign and created false.
 func (s *Store) CreateCampaign(ctx context.Context, c app.Campaign) (app.Campaign, bool, error) {
-	item, err := toItem(c)
-	if err != nil {
-		return app.Campaign{}, false, apperr.Wrap(err, "dynamo: encode campaign")
-	}
-	item[attrPK] = avS(campaignPK(c.ID))
-	item[attrSK] = avS(skMeta)
-	item[attrEntity] = avS(entityCampaign)
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	item := campaignItem(c).stamp(campaignPK(c.ID), skMeta, entityCampaign)
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           s.table,
 		Item:                item,
 		ConditionExpression: aws.String("attribute_not_exists(PK)"),
@@ -66,8 +60,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c app.Campaign) (app.Campaig
 
 // GetCampaign returns a campaign or NOT_FOUND.
 func (s *Store) GetCampaign(ctx context.Context, id string) (app.Campaign, error) {
-	var c app.Campaign
-	found, err := s.get(ctx, campaignPK(id), skMeta, &c)
+	c, found, err := get(ctx, s, campaignPK(id), skMeta, campaignFrom)
 	if err != nil {
 		return app.Campaign{}, apperr.Wrap(err, "dynamo: get campaign %s", id)
 	}
@@ -87,13 +80,7 @@ func (s *Store) AddParticipants(ctx context.Context, campaignID string, ps []app
 		sem      = make(chan struct{}, addParticipantsConcurrency)
 	)
 	for _, p := range ps {
-		item, err := toItem(p)
-		if err != nil {
-			return apperr.Wrap(err, "dynamo: encode participant")
-		}
-		item[attrPK] = avS(campaignPK(campaignID))
-		item[attrSK] = avS(participantSK(p.ExternalID))
-		item[attrEntity] = avS(entityParticipant)
+		item := participantItem(p).stamp(campaignPK(campaignID), participantSK(p.ExternalID), entityParticipant)
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -118,8 +105,7 @@ func (s *Store) AddParticipants(ctx context.Context, campaignID string, ps []app
 
 // GetParticipant returns one participant or NOT_FOUND.
 func (s *Store) GetParticipant(ctx context.Context, campaignID, externalID string) (app.CampaignParticipant, error) {
-	var p app.CampaignParticipant
-	found, err := s.get(ctx, campaignPK(campaignID), participantSK(externalID), &p)
+	p, found, err := get(ctx, s, campaignPK(campaignID), participantSK(externalID), participantFrom)
 	if err != nil {
 		return app.CampaignParticipant{}, apperr.Wrap(err, "dynamo: get participant of campaign %s", campaignID)
 	}
@@ -132,7 +118,7 @@ func (s *Store) GetParticipant(ctx context.Context, campaignID, externalID strin
 // ListParticipants returns a campaign's participants by external id, with
 // strongly consistent reads.
 func (s *Store) ListParticipants(ctx context.Context, campaignID string) ([]app.CampaignParticipant, error) {
-	return queryList[app.CampaignParticipant](ctx, s, beginsWith(campaignPK(campaignID), prefixParticipant), "participants of campaign "+campaignID)
+	return queryList(ctx, s, participantFrom, beginsWith(campaignPK(campaignID), prefixParticipant), "participants of campaign "+campaignID)
 }
 
 // SettleParticipant records p's outcome if the participant is still pending,
@@ -152,7 +138,7 @@ func (s *Store) SettleParticipant(ctx context.Context, campaignID string, p app.
 		}
 		update += ", appointmentId = :appt, #start = :start"
 		values[":appt"] = avS(p.AppointmentID)
-		values[":start"] = avS(p.Start.Format(time.RFC3339Nano)) // as toItem writes it
+		values[":start"] = avS(p.Start.Format(time.RFC3339Nano)) // as participantItem writes it
 		names["#start"] = "start"
 	case app.ParticipantUnplaced:
 		if p.Reason == "" {

@@ -247,8 +247,8 @@ func (s *Store) PurgeExpired(ctx context.Context, day string, now time.Time) (de
 func (s *Store) RemoveHistoryReasons(ctx context.Context, appointmentID string, keep func(domain.HistoryEntry) bool) (int, error) {
 	var sks []string
 	err := s.queryAll(ctx, beginsWith(apptPK(appointmentID), prefixHist), func(item map[string]types.AttributeValue) error {
-		var h domain.HistoryEntry
-		if err := fromItem(item, &h); err != nil {
+		h, err := historyFrom(item)
+		if err != nil {
 			return err
 		}
 		if h.Reason != "" && !keep(h) {

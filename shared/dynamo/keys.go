@@ -72,9 +72,9 @@ import (
 // <at>), how far a scheduled job has handled its work; it only moves forward
 // (a conditional update), so two concurrent runs never move it back.
 //
-// Entities are stored as DynamoDB documents whose attributes are the fields of
-// their public JSON representation (see item.go), plus the key attributes and
-// the internal attributes below.
+// Entities are stored by the mapping functions of items_*.go, with their own
+// attribute names and a stored format version (attribute fv, see item.go),
+// plus the key attributes and the internal attributes below.
 const (
 	attrPK     = "PK"
 	attrSK     = "SK"

@@ -58,16 +58,10 @@ func (s *Store) Table() string { return *s.table }
 
 // PutBranch creates a branch; CONFLICT if the id exists.
 func (s *Store) PutBranch(ctx context.Context, b domain.Branch) error {
-	item, err := toItem(b)
-	if err != nil {
-		return apperr.Wrap(err, "dynamo: encode branch")
-	}
-	item[attrPK] = avS(branchPK(b.ID))
-	item[attrSK] = avS(skMeta)
+	item := branchItem(b).stamp(branchPK(b.ID), skMeta, entityBranch)
 	item[attrGSI1PK] = avS(gsi1Branches)
 	item[attrGSI1SK] = avS(branchGSI1SK(b))
-	item[attrEntity] = avS(entityBranch)
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           s.table,
 		Item:                item,
 		ConditionExpression: aws.String("attribute_not_exists(PK)"),
@@ -83,8 +77,7 @@ func (s *Store) PutBranch(ctx context.Context, b domain.Branch) error {
 
 // GetBranch returns a branch or NOT_FOUND.
 func (s *Store) GetBranch(ctx context.Context, id string) (domain.Branch, error) {
-	var b domain.Branch
-	found, err := s.get(ctx, branchPK(id), skMeta, &b)
+	b, found, err := get(ctx, s, branchPK(id), skMeta, branchFrom)
 	if err != nil {
 		return b, apperr.Wrap(err, "dynamo: get branch %s", id)
 	}
@@ -97,20 +90,20 @@ func (s *Store) GetBranch(ctx context.Context, id string) (domain.Branch, error)
 // ListBranches returns all branches ordered by name (case-insensitively, then
 // by id).
 func (s *Store) ListBranches(ctx context.Context) ([]domain.Branch, error) {
-	return queryList[domain.Branch](ctx, s, &dynamodb.QueryInput{
+	return queryList(ctx, s, branchFrom, &dynamodb.QueryInput{
 		IndexName:                 aws.String(indexGSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(gsi1Branches)},
 	}, "branches")
 }
 
-// queryList runs a query to its last page and decodes every item as a T;
-// what names the list in errors. The result is never nil.
-func queryList[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, what string) ([]T, error) {
+// queryList runs a query to its last page and decodes every item with
+// decode; what names the list in errors. The result is never nil.
+func queryList[T any](ctx context.Context, s *Store, decode func(map[string]types.AttributeValue) (T, error), in *dynamodb.QueryInput, what string) ([]T, error) {
 	out := []T{}
 	err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
-		var v T
-		if err := fromItem(item, &v); err != nil {
+		v, err := decode(item)
+		if err != nil {
 			return err
 		}
 		out = append(out, v)
@@ -124,13 +117,7 @@ func queryList[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, wh
 
 // PutHours replaces a branch's hours.
 func (s *Store) PutHours(ctx context.Context, branchID string, h domain.Hours) error {
-	item, err := toItem(h)
-	if err != nil {
-		return apperr.Wrap(err, "dynamo: encode hours")
-	}
-	item[attrPK] = avS(branchPK(branchID))
-	item[attrSK] = avS(skHours)
-	item[attrEntity] = avS(entityHours)
+	item := hoursItem(h).stamp(branchPK(branchID), skHours, entityHours)
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: item}); err != nil {
 		return apperr.Wrap(err, "dynamo: put hours of %s", branchID)
 	}
@@ -139,8 +126,8 @@ func (s *Store) PutHours(ctx context.Context, branchID string, h domain.Hours) e
 
 // GetHours returns a branch's hours, the zero Hours if never set.
 func (s *Store) GetHours(ctx context.Context, branchID string) (domain.Hours, error) {
-	var h domain.Hours
-	if _, err := s.get(ctx, branchPK(branchID), skHours, &h); err != nil {
+	h, _, err := get(ctx, s, branchPK(branchID), skHours, hoursFrom)
+	if err != nil {
 		return domain.Hours{}, apperr.Wrap(err, "dynamo: get hours of %s", branchID)
 	}
 	return h, nil
@@ -148,13 +135,7 @@ func (s *Store) GetHours(ctx context.Context, branchID string) (domain.Hours, er
 
 // PutResource creates or replaces a resource.
 func (s *Store) PutResource(ctx context.Context, r domain.Resource) error {
-	item, err := toItem(r)
-	if err != nil {
-		return apperr.Wrap(err, "dynamo: encode resource")
-	}
-	item[attrPK] = avS(branchPK(r.BranchID))
-	item[attrSK] = avS(resourceSK(r.ID))
-	item[attrEntity] = avS(entityResource)
+	item := resourceItem(r).stamp(branchPK(r.BranchID), resourceSK(r.ID), entityResource)
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: item}); err != nil {
 		return apperr.Wrap(err, "dynamo: put resource %s", r.ID)
 	}
@@ -163,8 +144,7 @@ func (s *Store) PutResource(ctx context.Context, r domain.Resource) error {
 
 // GetResource returns a resource of a branch or NOT_FOUND.
 func (s *Store) GetResource(ctx context.Context, branchID, id string) (domain.Resource, error) {
-	var r domain.Resource
-	found, err := s.get(ctx, branchPK(branchID), resourceSK(id), &r)
+	r, found, err := get(ctx, s, branchPK(branchID), resourceSK(id), resourceFrom)
 	if err != nil {
 		return r, apperr.Wrap(err, "dynamo: get resource %s", id)
 	}
@@ -176,18 +156,12 @@ func (s *Store) GetResource(ctx context.Context, branchID, id string) (domain.Re
 
 // ListResources returns a branch's resources ordered by id.
 func (s *Store) ListResources(ctx context.Context, branchID string) ([]domain.Resource, error) {
-	return queryList[domain.Resource](ctx, s, beginsWith(branchPK(branchID), prefixRes), "resources of "+branchID)
+	return queryList(ctx, s, resourceFrom, beginsWith(branchPK(branchID), prefixRes), "resources of "+branchID)
 }
 
 // PutService creates or replaces a service.
 func (s *Store) PutService(ctx context.Context, svc domain.Service) error {
-	item, err := toItem(svc)
-	if err != nil {
-		return apperr.Wrap(err, "dynamo: encode service")
-	}
-	item[attrPK] = avS(branchPK(svc.BranchID))
-	item[attrSK] = avS(serviceSK(svc.ID))
-	item[attrEntity] = avS(entityService)
+	item := serviceItem(svc).stamp(branchPK(svc.BranchID), serviceSK(svc.ID), entityService)
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: item}); err != nil {
 		return apperr.Wrap(err, "dynamo: put service %s", svc.ID)
 	}
@@ -196,7 +170,7 @@ func (s *Store) PutService(ctx context.Context, svc domain.Service) error {
 
 // ListServices returns a branch's services ordered by id.
 func (s *Store) ListServices(ctx context.Context, branchID string) ([]domain.Service, error) {
-	return queryList[domain.Service](ctx, s, beginsWith(branchPK(branchID), prefixSvc), "services of "+branchID)
+	return queryList(ctx, s, serviceFrom, beginsWith(branchPK(branchID), prefixSvc), "services of "+branchID)
 }
 
 // LoadCatalog returns branch, hours, resources (by id) and services (by id)
@@ -210,27 +184,25 @@ func (s *Store) LoadCatalog(ctx context.Context, branchID string) (domain.Catalo
 	err := s.queryAll(ctx, &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(branchPK(branchID))},
-	}, func(item map[string]types.AttributeValue) error {
+	}, func(item map[string]types.AttributeValue) (err error) {
 		switch sk := str(item, attrSK); {
 		case sk == skMeta:
 			found = true
-			return fromItem(item, &c.Branch)
+			c.Branch, err = branchFrom(item)
 		case sk == skHours:
-			return fromItem(item, &c.Hours)
+			c.Hours, err = hoursFrom(item)
 		case len(sk) > len(prefixRes) && sk[:len(prefixRes)] == prefixRes:
 			var r domain.Resource
-			if err := fromItem(item, &r); err != nil {
-				return err
+			if r, err = resourceFrom(item); err == nil {
+				c.Resources = append(c.Resources, r)
 			}
-			c.Resources = append(c.Resources, r)
 		case len(sk) > len(prefixSvc) && sk[:len(prefixSvc)] == prefixSvc:
 			var svc domain.Service
-			if err := fromItem(item, &svc); err != nil {
-				return err
+			if svc, err = serviceFrom(item); err == nil {
+				c.Services = append(c.Services, svc)
 			}
-			c.Services = append(c.Services, svc)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return domain.Catalog{}, apperr.Wrap(err, "dynamo: load catalog of %s", branchID)
@@ -241,20 +213,19 @@ func (s *Store) LoadCatalog(ctx context.Context, branchID string) (domain.Catalo
 	return c, nil
 }
 
-// get reads one item strongly consistently into v; found is false if absent.
-func (s *Store) get(ctx context.Context, pk, sk string, v any) (found bool, err error) {
+// get reads one item strongly consistently and decodes it with decode;
+// found is false (and v zero) if absent.
+func get[T any](ctx context.Context, s *Store, pk, sk string, decode func(map[string]types.AttributeValue) (T, error)) (v T, found bool, err error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      s.table,
 		Key:            key(pk, sk),
 		ConsistentRead: aws.Bool(true),
 	})
-	if err != nil {
-		return false, err
+	if err != nil || out.Item == nil {
+		return v, false, err
 	}
-	if out.Item == nil {
-		return false, nil
-	}
-	return true, fromItem(out.Item, v)
+	v, err = decode(out.Item)
+	return v, true, err
 }
 
 // queryAll runs a query to its end, page by page, calling fn for each item.

@@ -46,19 +46,16 @@ func TestItemRoundTrip(t *testing.T) {
 	svc := domain.Service{ID: "svc_1", Name: `quote " and \ back`, Requires: []domain.Requirement{},
 		Preparation: domain.Preparation{Instructions: map[string]string{"th": "ก", "en": "a"}},
 		CreatedAt:   time.Date(2026, 1, 2, 3, 4, 5, 6, bangkok)}
-	item, err := toItem(svc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	item := serviceItem(svc)
 	if _, isL := item["requires"].(*types.AttributeValueMemberL); !isL {
 		t.Fatalf("requires stored as %T", item["requires"])
 	}
 	item[attrPK] = avS("x")
-	var back domain.Service
-	if err := fromItem(item, &back); err != nil {
+	back, err := serviceFrom(item)
+	if err != nil {
 		t.Fatal(err)
 	}
-	sameJSON(t, "service", back, svc)
+	sameDomain(t, "service", back, svc)
 }
 
 func TestReasonCodes(t *testing.T) {
