@@ -11,6 +11,8 @@ import (
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/dynamo"
+	"github.com/labchain/appointments/shared/events"
+	"github.com/labchain/appointments/shared/memstore"
 	"github.com/labchain/appointments/shared/testenv"
 )
 
@@ -24,9 +26,25 @@ var (
 	fixedNow = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 )
 
+// testStore is what the use-case tests need of a store: the in-memory one
+// under -short (go test -short, no emulators), DynamoDB Local otherwise.
+// Both pass the same contract (shared/storetest).
+type testStore interface {
+	app.Store
+	app.IntegrationStore
+	app.CampaignStore
+	PendingOutbox(ctx context.Context, olderThan time.Time, limit int) ([]events.CloudEvent, error)
+}
+
+var (
+	_ testStore = (*dynamo.Store)(nil)
+	_ testStore = (*memstore.Store)(nil)
+)
+
 type fixture struct {
 	svc      *app.Service
-	store    *dynamo.Store
+	store    testStore
+	dyn      *dynamo.Store // nil on the in-memory store
 	clock    *clock
 	branch   domain.Branch
 	draw     domain.Service // 15 min, 1 collection_station
@@ -44,15 +62,22 @@ func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.no
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 
 // newFixture builds a branch in Bangkok open Mon–Sat 07:00–16:00 with the given
-// number of collection stations, one room and one nurse, on a fresh table.
+// number of collection stations, one room and one nurse, on a fresh table of
+// DynamoDB Local, or on a fresh in-memory store under -short.
 func newFixture(t *testing.T, stations int) *fixture {
 	t.Helper()
-	client := testenv.DynamoDB(t)
-	store := dynamo.New(client, testenv.NewTable(t, client))
 	clk := &clock{now: fixedNow}
-	svc := app.New(store, clk.Now)
+	f := &fixture{clock: clk}
+	if testing.Short() {
+		f.store = memstore.New()
+	} else {
+		client := testenv.DynamoDB(t)
+		f.dyn = dynamo.New(client, testenv.NewTable(t, client))
+		f.store = f.dyn
+	}
+	svc := app.New(f.store, clk.Now)
+	f.svc = svc
 	ctx := context.Background()
-	f := &fixture{svc: svc, store: store, clock: clk}
 	var err error
 	f.branch, err = svc.CreateBranch(ctx, admin, domain.Branch{Name: "Sukhumvit"})
 	must(t, err)

@@ -141,7 +141,7 @@ func TestAvailabilityCostsOneRequestPerDay(t *testing.T) {
 	base := testenv.DynamoDB(t)
 	var requests atomic.Int64
 	_ = base
-	counted := app.New(dynamo.New(countingClient(base, &requests), f.store.Table()), f.clock.Now)
+	counted := app.New(dynamo.New(countingClient(base, &requests), f.dyn.Table()), f.clock.Now)
 	for _, days := range []int{1, 7, 31} {
 		requests.Store(0)
 		to := time.Date(2026, 12, days, 0, 0, 0, 0, time.UTC).Format("2006-01-02")

@@ -78,8 +78,8 @@ func TestCheckupThroughTheConsumers(t *testing.T) {
 	workURL, _ := testenv.NewQueue(t, sqsC, false, 0)
 	dl := &recordedDeadLetters{}
 	work := &wiring.CheckupWorkSender{Sender: sqsx.NewBatchSender(sqsC), QueueURL: workURL}
-	rosterC := wiring.NewCheckupRosterConsumer(f.store, dl, work, f.clock.Now)
-	bookingC := wiring.NewCheckupBookingConsumer(f.store, dl, f.clock.Now)
+	rosterC := wiring.NewCheckupRosterConsumer(f.dyn, dl, work, f.clock.Now)
+	bookingC := wiring.NewCheckupBookingConsumer(f.dyn, dl, f.clock.Now)
 
 	r := messages.CheckupRoster{SchemaVersion: 1, EventID: "roster-1", Type: messages.TypeCheckupRoster,
 		OccurredAt: fixedNow, CampaignID: "acme-kit", BranchID: f.branch.ID, ServiceID: f.draw.ID,
