@@ -229,12 +229,12 @@ func TestDedupeOutcomes(t *testing.T) {
 	if !reflect.DeepEqual(failedIDs(resp), []string{"m9"}) || eff.get("e9") != 0 {
 		t.Errorf("in progress: %v, effects %d", failedIDs(resp), eff.get("e9"))
 	}
-	// Once the other invocation's claim lapses, the retry runs.
-	store.mu.Lock()
-	r := store.recs["consumer#test#e9"]
-	r.InProgressUntil = now.Add(-time.Second)
-	store.recs["consumer#test#e9"] = r
-	store.mu.Unlock()
+	// Once the other invocation's claim lapses, the retry runs. (The lapse:
+	// a later claim, itself already lapsed, takes the key over.)
+	if _, err := store.Begin(ctx, idempotency.Record{Key: "consumer#test#e9", Hash: "other", Status: idempotency.StatusInProgress,
+		InProgressUntil: now.Add(-time.Second), ExpiresAt: now.Add(time.Hour)}, now.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 	resp, _ = c.Handle(ctx, event(record("m9", body("e9", ""))))
 	if len(resp.BatchItemFailures) != 0 || eff.get("e9") != 1 {
 		t.Errorf("after lapse: %v, effects %d", failedIDs(resp), eff.get("e9"))

@@ -20,6 +20,7 @@ import (
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/idempotency"
 	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/memstore"
 	"github.com/labchain/appointments/shared/testenv"
 )
 
@@ -82,66 +83,46 @@ func record(id, body string) events.SQSMessage {
 
 func event(recs ...events.SQSMessage) events.SQSEvent { return events.SQSEvent{Records: recs} }
 
-// memStore is an in-memory IdempotencyStore with the DynamoDB store's
-// semantics.
+// memStore is the in-memory store (shared/memstore, which passes the same
+// contract as the DynamoDB store) recording the calls, with an injectable
+// Begin failure.
 type memStore struct {
+	*memstore.Store
 	mu       sync.Mutex
-	recs     map[string]idempotency.Record
 	beginErr error
 	calls    []string // "begin k", "complete k", "release k"
 }
 
-func newMemStore() *memStore { return &memStore{recs: map[string]idempotency.Record{}} }
+func newMemStore() *memStore { return &memStore{Store: memstore.New()} }
 
-func (m *memStore) Begin(_ context.Context, rec idempotency.Record, now time.Time) (*idempotency.Record, error) {
+func (m *memStore) record(call string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.calls = append(m.calls, "begin "+rec.Key)
-	if m.beginErr != nil {
-		return nil, m.beginErr
-	}
-	if old, ok := m.recs[rec.Key]; ok && !old.ExpiresAt.Before(now) &&
-		(old.Status == idempotency.StatusCompleted || !old.InProgressUntil.Before(now)) {
-		return &old, nil
-	}
-	m.recs[rec.Key] = rec
-	return nil, nil
-}
-
-func (m *memStore) Complete(_ context.Context, c *idempotency.Claim, _ int, body []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.calls = append(m.calls, "complete "+c.Key)
-	old, ok := m.recs[c.Key]
-	if !ok || old.Status != idempotency.StatusInProgress || old.Hash != c.Hash {
-		return apperr.E(apperr.Conflict, "idempotency record changed")
-	}
-	old.Status, old.Body = idempotency.StatusCompleted, body
-	if !c.ExpiresAt.IsZero() {
-		old.ExpiresAt = c.ExpiresAt
-	}
-	m.recs[c.Key] = old
-	c.Completed = true
-	return nil
-}
-
-func (m *memStore) Release(_ context.Context, c *idempotency.Claim) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	key := c.Key
-	m.calls = append(m.calls, "release "+key)
-	if old, ok := m.recs[key]; ok && old.Status == idempotency.StatusInProgress && old.InProgressUntil.Equal(c.InProgressUntil) {
-		delete(m.recs, key)
+	m.calls = append(m.calls, call)
+	if strings.HasPrefix(call, "begin ") {
+		return m.beginErr
 	}
 	return nil
 }
 
-func (m *memStore) get(key string) (idempotency.Record, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.recs[key]
-	return r, ok
+func (m *memStore) Begin(ctx context.Context, rec idempotency.Record, now time.Time) (*idempotency.Record, error) {
+	if err := m.record("begin " + rec.Key); err != nil {
+		return nil, err
+	}
+	return m.Store.Begin(ctx, rec, now)
 }
+
+func (m *memStore) Complete(ctx context.Context, c *idempotency.Claim, status int, body []byte) error {
+	_ = m.record("complete " + c.Key)
+	return m.Store.Complete(ctx, c, status, body)
+}
+
+func (m *memStore) Release(ctx context.Context, c *idempotency.Claim) error {
+	_ = m.record("release " + c.Key)
+	return m.Store.Release(ctx, c)
+}
+
+func (m *memStore) get(key string) (idempotency.Record, bool) { return m.IdempotencyRecord(key) }
 
 func (m *memStore) count(prefix string) int {
 	m.mu.Lock()

@@ -72,3 +72,13 @@ func (s *Store) Release(_ context.Context, c *idempotency.Claim) error {
 	}
 	return nil
 }
+
+// IdempotencyRecord returns the stored record of key, if any (a copy), so
+// that tests can see what a use case left behind.
+func (s *Store) IdempotencyRecord(key string) (idempotency.Record, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.idem[key]
+	r.Body = slices.Clone(r.Body)
+	return r, ok
+}
