@@ -3,7 +3,6 @@ package memstore
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -37,7 +36,8 @@ func (s *Store) GetAppointment(_ context.Context, id string) (domain.Appointment
 
 // CreateAppointment writes the appointment, its first history entry, its
 // cells, the event (data: a) and the completion of the idempotency claim in
-// ctx, if any and not yet Completed, atomically; then sets claim.Completed.
+// ctx, if any and not yet Completed (body claim.Render(a)), atomically;
+// then sets claim.Completed.
 // CONFLICT if the id exists or the claim's record changed, SLOT_UNAVAILABLE
 // if a cell is held, VALIDATION_FAILED for a cell taken twice or a change
 // beyond 100 items, INTERNAL for an event that is not a valid CloudEvent.
@@ -173,9 +173,12 @@ func (s *Store) commit(prev domain.Appointment, steps []app.Step, links []app.La
 		if !ok || r.Status != idempotency.StatusInProgress || r.Hash != claim.Hash {
 			return apperr.E(apperr.Conflict, "idempotency record changed")
 		}
+		if claim.Render == nil {
+			return apperr.E(apperr.Internal, "memstore: idempotency claim %s carries no response renderer", claim.Key)
+		}
 		var err error
-		if body, err = json.Marshal(next); err != nil {
-			return apperr.Wrap(err, "memstore: encode response body")
+		if body, err = claim.Render(next); err != nil {
+			return apperr.Wrap(err, "memstore: render response body")
 		}
 	}
 	for _, k := range take {

@@ -294,7 +294,8 @@ func record(key, hash string, inProgressFor time.Duration) idempotency.Record {
 }
 
 func claimOf(r idempotency.Record) *idempotency.Claim {
-	return &idempotency.Claim{Key: r.Key, Hash: r.Hash, SuccessStatus: 201, InProgressUntil: r.InProgressUntil, ExpiresAt: r.ExpiresAt}
+	return &idempotency.Claim{Key: r.Key, Hash: r.Hash, SuccessStatus: 201, InProgressUntil: r.InProgressUntil, ExpiresAt: r.ExpiresAt,
+		Render: func(a domain.Appointment) ([]byte, error) { return []byte(`{"id":"` + a.ID + `"}`), nil }}
 }
 
 // IdempotencyBegin: Begin claims a free key; while the claim is in
@@ -400,8 +401,8 @@ func CompletionInTransaction(t T, s Store) {
 	}
 	old, err := s.Begin(ctx, record("k1", "h1", 30*time.Second), idemNow.Add(time.Second))
 	must(t, err)
-	if old == nil || old.Status != idempotency.StatusCompleted || old.StatusCode != 201 {
-		t.Fatalf("record after the booking %+v", old)
+	if old == nil || old.Status != idempotency.StatusCompleted || old.StatusCode != 201 || string(old.Body) != `{"id":"apt_1"}` {
+		t.Fatalf("record after the booking %+v, want 201 with the claim's rendering", old)
 	}
 
 	// A claim whose record was taken over: the booking is refused whole.
