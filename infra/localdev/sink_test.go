@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/labchain/appointments/shared/apperr"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -221,13 +222,13 @@ func TestSinkWithTheSender(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := sender.Send(ctx, m)
-		if err == nil || notify.IsPermanent(err) != tc.permanent {
+		if err == nil || apperr.IsPermanent(err) != tc.permanent {
 			t.Errorf("fault %d: %v, want permanent=%v", tc.status, err, tc.permanent)
 		}
 	}
 	bad := m
 	bad.Channel = "fax"
-	if _, err := sender.Send(ctx, bad); !notify.IsPermanent(err) {
+	if _, err := sender.Send(ctx, bad); !apperr.IsPermanent(err) {
 		t.Errorf("a message the sink refuses as invalid: %v, want permanent", err)
 	}
 	if got := sink.list(SinkFilter{Key: "k"}); len(got) != 1 || got[0].Attempts != 1 {

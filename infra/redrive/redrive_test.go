@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/consumer"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/sqsx"
@@ -174,7 +175,7 @@ func TestDeadLetteredMessageIsRedrivenWithoutFailureAttributes(t *testing.T) {
 	var effects sync.Map
 	h := func(_ context.Context, e event, _ consumer.Meta) error {
 		if !fixed.Load() {
-			return consumer.Permanent(errors.New("appointment type not supported yet"))
+			return apperr.MarkPermanent(errors.New("appointment type not supported yet"))
 		}
 		n, _ := effects.LoadOrStore(e.ID, new(atomic.Int32))
 		n.(*atomic.Int32).Add(1)

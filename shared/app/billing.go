@@ -17,7 +17,7 @@ import (
 // paid, appointment.payment_refunded for a refund, else
 // appointment.billing_changed.
 //
-// Errors (see PermanentIntegrationError): NOT_FOUND for an unknown
+// Errors (classed by apperr.Classify): NOT_FOUND for an unknown
 // appointment (transient); VALIDATION_FAILED wrapping domain.ErrContradiction
 // when the event's branch is not the appointment's, or its amount, currency
 // or appointment contradicts an earlier event of the order (permanent: not

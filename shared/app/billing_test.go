@@ -69,7 +69,7 @@ func TestPOSRefunds(t *testing.T) {
 	pos := f.integrations()
 	r1 := orderEv(t, "pos-r1", domain.OrderRefunded, a, "200.00", 5)
 	err = pos.ApplyOrder(ctx, r1)
-	if !errors.Is(err, domain.ErrNotPaidYet) || app.PermanentIntegrationError(err) {
+	if !errors.Is(err, domain.ErrNotPaidYet) || apperr.IsPermanent(err) {
 		t.Fatalf("refund before payment: %v", err)
 	}
 	must(t, pos.ApplyOrder(ctx, orderEv(t, "pos-p", domain.OrderPaid, a, "1000.00", 2)))
@@ -81,7 +81,7 @@ func TestPOSRefunds(t *testing.T) {
 		t.Fatalf("billing %+v", b)
 	}
 	err = pos.ApplyOrder(ctx, orderEv(t, "pos-r3", domain.OrderRefunded, a, "600.00", 7))
-	if !app.PermanentIntegrationError(err) {
+	if !apperr.IsPermanent(err) {
 		t.Fatalf("refund beyond the amount: %v", err)
 	}
 	if ces := f.outbox(t)[a.ID]; typesOf(ces) != "appointment.booked appointment.payment_confirmed appointment.payment_refunded appointment.payment_refunded" {
@@ -108,7 +108,7 @@ func TestPOSContradictionIsPermanent(t *testing.T) {
 	branch.BranchID = "br_other"
 	for name, ev := range map[string]domain.OrderEvent{"amount": other, "currency": usd, "branch": branch} {
 		err := pos.ApplyOrder(ctx, ev)
-		if !errors.Is(err, domain.ErrContradiction) || !app.PermanentIntegrationError(err) {
+		if !errors.Is(err, domain.ErrContradiction) || !apperr.IsPermanent(err) {
 			t.Errorf("%s: %v, want a permanent contradiction", name, err)
 		}
 	}
@@ -118,7 +118,7 @@ func TestPOSContradictionIsPermanent(t *testing.T) {
 	missing := orderEv(t, "pos-5", domain.OrderPaid, domain.Appointment{ID: "apt_missing", BranchID: a.BranchID}, "1.00", 1)
 	err = pos.ApplyOrder(ctx, missing)
 	wantCode(t, err, apperr.NotFound)
-	if app.PermanentIntegrationError(err) {
+	if apperr.IsPermanent(err) {
 		t.Error("unknown appointment is permanent")
 	}
 }

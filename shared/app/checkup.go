@@ -108,7 +108,7 @@ func (c *Checkup) AcceptRoster(ctx context.Context, r Roster) error {
 		return apperr.E(apperr.Validation, "participants: must list 1..%d participants", domain.MaxRosterParticipants)
 	}
 	if _, _, err := c.svc.catalog(ctx, r.BranchID, r.ServiceID); err != nil {
-		return err
+		return notFoundIsPermanent(err)
 	}
 	camp, _, err := c.campaigns.CreateCampaign(ctx, Campaign{
 		ID: r.CampaignID, BranchID: r.BranchID, ServiceID: r.ServiceID, Window: r.Window, CreatedAt: c.svc.clock(),
@@ -117,7 +117,8 @@ func (c *Checkup) AcceptRoster(ctx context.Context, r Roster) error {
 		return err
 	}
 	if camp.BranchID != r.BranchID || camp.ServiceID != r.ServiceID || camp.Window != r.Window {
-		return apperr.E(apperr.Conflict, "campaign %s was recorded with another branch, service or window", r.CampaignID)
+		// A retry cannot make the campaign match: permanent, although CONFLICT.
+		return apperr.MarkPermanent(apperr.E(apperr.Conflict, "campaign %s was recorded with another branch, service or window", r.CampaignID))
 	}
 
 	// Classify without capacity: everyone bookable comes out no_capacity.
@@ -185,12 +186,12 @@ func (c *Checkup) PlaceParticipant(ctx context.Context, w CheckupWork) error {
 	}
 	camp, err := c.campaigns.GetCampaign(ctx, w.CampaignID)
 	if err != nil {
-		return err
+		return notFoundIsPermanent(err)
 	}
 	ext := w.Participant.ExternalID
 	cur, err := c.campaigns.GetParticipant(ctx, camp.ID, ext)
 	if err != nil {
-		return err
+		return notFoundIsPermanent(err)
 	}
 	if cur.Status != ParticipantPending {
 		return nil
@@ -206,7 +207,7 @@ func (c *Checkup) PlaceParticipant(ctx context.Context, w CheckupWork) error {
 
 	cat, _, err := c.svc.catalog(ctx, camp.BranchID, camp.ServiceID)
 	if err != nil {
-		return err
+		return notFoundIsPermanent(err)
 	}
 	loc, err := domain.LoadLocation(cat.Branch.TimeZone)
 	if err != nil {
@@ -294,9 +295,23 @@ func (c *Checkup) candidates(ctx context.Context, camp Campaign, loc *time.Locat
 	return out, nil
 }
 
+// notFoundIsPermanent marks a NOT_FOUND permanent: the roster records the
+// campaign and its participants before any work is sent, and a roster's
+// branch and service do not appear later, so here it is never data on its
+// way (the default reading of NOT_FOUND, see apperr.Classify).
+func notFoundIsPermanent(err error) error {
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return apperr.MarkPermanent(err)
+	}
+	return err
+}
+
 // settle records an outcome. If the participant was settled meanwhile (which
 // the consumer's dedupe makes unlikely), the appointment just booked, if any,
-// is cancelled so that the participant keeps one booking.
+// is cancelled so that the participant keeps one booking; if that
+// cancellation fails, the joined error is transient when the cancellation's
+// failure is (apperr.Classify), so the work item is retried and the
+// duplicate does not keep its slot.
 func (c *Checkup) settle(ctx context.Context, campaignID string, p CampaignParticipant, booked string) error {
 	err := c.campaigns.SettleParticipant(ctx, campaignID, p)
 	if !apperr.Is(err, apperr.Conflict) {

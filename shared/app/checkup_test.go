@@ -2,8 +2,10 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/labchain/appointments/shared/app"
@@ -171,15 +173,85 @@ func TestCheckupRosterRefused(t *testing.T) {
 	chk := app.NewCheckup(f.svc, f.store, &workQueue{})
 	w := domain.RosterWindow{From: "2026-12-01", To: "2026-12-01"}
 
+	// Each refusal is permanent: the consumer dead-letters it at once.
 	r := roster("c1", f, f.draw, 1, w)
 	r.ServiceID = "svc_nope"
-	wantCode(t, chk.AcceptRoster(ctx, r), apperr.NotFound)
+	wantPermanent(t, chk.AcceptRoster(ctx, r), apperr.NotFound)
 
 	r = roster("c1", f, f.draw, 1, domain.RosterWindow{From: "2026-12-02", To: "2026-12-01"})
-	wantCode(t, chk.AcceptRoster(ctx, r), apperr.Validation)
+	wantPermanent(t, chk.AcceptRoster(ctx, r), apperr.Validation)
 
 	must(t, chk.AcceptRoster(ctx, roster("c2", f, f.draw, 1, w)))
-	wantCode(t, chk.AcceptRoster(ctx, roster("c2", f, f.checkup, 1, w)), apperr.Conflict)
+	wantPermanent(t, chk.AcceptRoster(ctx, roster("c2", f, f.checkup, 1, w)), apperr.Conflict)
+
+	work := app.CheckupWork{SchemaVersion: app.CheckupWorkSchemaVersion, CampaignID: "c-nope", BranchID: f.branch.ID,
+		ServiceID: f.draw.ID, Window: w, Participant: roster("c-nope", f, f.draw, 1, w).Participants[0]}
+	wantPermanent(t, chk.PlaceParticipant(ctx, work), apperr.NotFound)
+}
+
+func wantPermanent(t *testing.T, err error, code apperr.Code) {
+	t.Helper()
+	wantCode(t, err, code)
+	if !apperr.IsPermanent(err) {
+		t.Errorf("%v is not permanent", err)
+	}
+}
+
+// settledElsewhere is a CampaignStore whose participant was settled
+// meanwhile with another appointment: SettleParticipant answers CONFLICT
+// (and from then on the appointment store fails), GetParticipant names the
+// other appointment.
+type settledElsewhere struct {
+	app.CampaignStore
+	outage *failingReads
+}
+
+func (s settledElsewhere) SettleParticipant(context.Context, string, app.CampaignParticipant) error {
+	s.outage.on.Store(true)
+	return apperr.E(apperr.Conflict, "participant settled meanwhile")
+}
+
+func (s settledElsewhere) GetParticipant(ctx context.Context, campaignID, externalID string) (app.CampaignParticipant, error) {
+	p, err := s.CampaignStore.GetParticipant(ctx, campaignID, externalID)
+	p.Status, p.AppointmentID = app.ParticipantPlaced, "apt_other"
+	return p, err
+}
+
+// failingReads is an app.Store whose GetAppointment fails transiently once
+// switched on.
+type failingReads struct {
+	app.Store
+	on atomic.Bool
+}
+
+var errOutage = errors.New("connection reset by peer")
+
+func (s *failingReads) GetAppointment(ctx context.Context, id string) (domain.Appointment, error) {
+	if s.on.Load() {
+		return domain.Appointment{}, errOutage
+	}
+	return s.Store.GetAppointment(ctx, id)
+}
+
+// TestCheckupDuplicateCancelFailsTransiently is issue 16's failure mode 6:
+// the settlement conflicts (settled meanwhile with another appointment) and
+// cancelling the duplicate just booked fails transiently. The joined error
+// must be transient, so the work item is retried and the duplicate cancelled,
+// not dead-lettered with the duplicate keeping its slot.
+func TestCheckupDuplicateCancelFailsTransiently(t *testing.T) {
+	f := newFixture(t, 1)
+	ctx := context.Background()
+	q := &workQueue{}
+	must(t, app.NewCheckup(f.svc, f.store, q).AcceptRoster(ctx, roster("acme-dup", f, f.draw, 1, domain.RosterWindow{From: "2026-12-01", To: "2026-12-01"})))
+	store := &failingReads{Store: f.store}
+	chk := app.NewCheckup(app.New(store, f.clock.Now), settledElsewhere{CampaignStore: f.store, outage: store}, nil)
+	err := chk.PlaceParticipant(ctx, q.take()[0])
+	if !errors.Is(err, errOutage) || !apperr.Is(err, apperr.Conflict) {
+		t.Fatalf("err = %v, want the conflict joined with the failed cancellation", err)
+	}
+	if fate, _ := apperr.Classify(err); fate != apperr.Transient {
+		t.Fatalf("the joined error is %v, want transient (the duplicate would keep its slot)", fate)
+	}
 }
 
 func TestCheckupReportAuthorization(t *testing.T) {

@@ -58,7 +58,7 @@ func (s *Integrations) clock() time.Time { return s.now().UTC().Truncate(time.Mi
 // (domain.CompletionSteps, one history entry and event per step), all in one
 // transaction conditional on the appointment's version.
 //
-// Errors (see PermanentIntegrationError): NOT_FOUND for an unknown
+// Errors (classed by apperr.Classify): NOT_FOUND for an unknown
 // appointment or a lab order not linked yet (transient: the booking or the
 // linking event may still be on its way); VALIDATION_FAILED wrapping
 // domain.ErrContradiction for a lab order linked to another appointment;

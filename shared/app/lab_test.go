@@ -165,12 +165,12 @@ func TestLabUnknownIsTransient(t *testing.T) {
 	lis := f.integrations()
 	err := lis.ApplySampleStatus(ctx, sampleEv(1, "apt_missing", "LO-9", "S-1", domain.SampleCollected))
 	wantCode(t, err, apperr.NotFound)
-	if app.PermanentIntegrationError(err) {
+	if apperr.IsPermanent(err) {
 		t.Error("unknown appointment is permanent")
 	}
 	err = lis.ApplySampleStatus(ctx, sampleEv(1, "", "LO-9", "S-1", domain.SampleCollected))
 	wantCode(t, err, apperr.NotFound)
-	if !errors.Is(err, domain.ErrLabOrderNotLinked) || app.PermanentIntegrationError(err) {
+	if !errors.Is(err, domain.ErrLabOrderNotLinked) || apperr.IsPermanent(err) {
 		t.Errorf("unlinked lab order: %v", err)
 	}
 	a, err := f.book(patientA, f.draw, "2026-12-01T08:00:00+07:00")
@@ -179,7 +179,7 @@ func TestLabUnknownIsTransient(t *testing.T) {
 	must(t, err)
 	must(t, lis.ApplySampleStatus(ctx, sampleEv(1, a.ID, "LO-1", "S-1", domain.SampleCollected)))
 	err = lis.ApplySampleStatus(ctx, sampleEv(2, b.ID, "LO-1", "S-1", domain.SampleReceived))
-	if !errors.Is(err, domain.ErrContradiction) || !app.PermanentIntegrationError(err) {
+	if !errors.Is(err, domain.ErrContradiction) || !apperr.IsPermanent(err) {
 		t.Fatalf("lab order of another visit: %v", err)
 	}
 	if got := f.get(t, b.ID); got.Version != b.Version || len(got.LabOrders) != 0 {

@@ -2,9 +2,7 @@ package app
 
 import (
 	"context"
-	"errors"
 
-	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
 )
 
@@ -19,24 +17,4 @@ type IntegrationStore interface {
 	// UpdateAppointment is Store.UpdateAppointment: the integrations change
 	// an appointment through the same path as every other change.
 	UpdateAppointment(ctx context.Context, id string, update UpdateFunc) (domain.Appointment, error)
-}
-
-// PermanentIntegrationError reports whether an error of ApplySampleStatus or
-// ApplyOrder can never succeed on a retry: a malformed event, one that
-// contradicts an earlier event (domain.ErrContradiction), a forbidden
-// transition or an exceeded limit. Every other error is transient: NOT_FOUND
-// (the appointment or the lab order link may not exist yet), CONFLICT (a
-// concurrent change; domain.ErrNotPaidYet) and INTERNAL (an outage).
-func PermanentIntegrationError(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, domain.ErrContradiction) {
-		return true
-	}
-	switch apperr.CodeOf(err) {
-	case apperr.Validation, apperr.InvalidTransition, apperr.LimitExceeded, apperr.Forbidden:
-		return true
-	}
-	return false
 }

@@ -25,9 +25,8 @@ type Message interface {
 	// event twice. An empty key is invalid.
 	DedupeKey() string
 	// Validate checks the message's fields. An error makes the message
-	// permanently invalid (dead-lettered). It wraps ErrUnknownVersion for a
-	// schema version the type does not know (or see
-	// Options.IsUnknownVersion). Its text is logged and sent as
+	// permanently invalid (dead-lettered). It wraps apperr.ErrUnknownVersion
+	// for a schema version the type does not know. Its text is logged and sent as
 	// failure-detail, so it must not quote field values (personal data).
 	Validate() error
 }
@@ -112,15 +111,12 @@ type Options struct {
 	// claim lasts until the invocation's deadline, after which the invocation
 	// is dead and a retry may run. Default DefaultVisibilityTimeout.
 	VisibilityTimeout time.Duration
-	// IsUnknownVersion recognises the unknown-schema-version errors of a
-	// message package that has its own sentinel instead of wrapping
-	// ErrUnknownVersion (for example messages.IsUnknownVersion), so that such
-	// messages are dead-lettered as unknown_version rather than invalid.
-	// ErrUnknownVersion is recognised whether or not it is set.
-	IsUnknownVersion func(error) bool
-	// Delayer sets a message's redelivery delay for handler errors marked
-	// by RetryAfter (the SQS adapter: ChangeMessageVisibility); nil means
-	// such errors are retried after the queue's visibility timeout.
+	// Delayer sets a message's redelivery delay for handler errors that
+	// apperr.Classify finds Held (the SQS adapter: ChangeMessageVisibility),
+	// until the time they name (at most MaxRetryDelay ahead; each delay uses
+	// up one of the queue's maxReceiveCount deliveries); nil means such
+	// errors are retried after the queue's visibility timeout, as is a
+	// failed Delay.
 	Delayer Delayer
 	// TracerProvider creates the per-record spans; nil means the global one
 	// (otel.GetTracerProvider, which lambdakit.Init sets).
@@ -180,9 +176,10 @@ type Consumer[T Message] struct {
 // or handle is nil: options are fixed in a function's main, so this fails the
 // cold start visibly.
 //
-// handle's error decides the message's fate: nil acknowledges it; an error
-// wrapped by Permanent dead-letters it; any other error has it retried by
-// SQS. A panic in handle counts as a transient error.
+// handle's error decides the message's fate, as apperr.Classify classes it:
+// nil acknowledges it; a Permanent error dead-letters it; a Held error has it
+// hidden until its time (see Options.Delayer); any other error has it retried
+// by SQS. A panic in handle counts as a transient error.
 func New[T Message](opts Options, handle func(ctx context.Context, msg T, meta Meta) error) *Consumer[T] {
 	if handle == nil {
 		panic("consumer: New: handle is nil")
@@ -218,7 +215,7 @@ func (c *Consumer[T]) Handle(ctx context.Context, ev events.SQSEvent) (events.SQ
 	recs := ev.Records
 	preps := make([]prepared[T], len(recs))
 	for i, r := range recs {
-		msg, hash, err := decodeWith[T](r.Body, c.opts.IsUnknownVersion)
+		msg, hash, err := decode[T](r.Body)
 		preps[i] = prepared[T]{msg: msg, hash: hash, err: err}
 		if err == nil {
 			preps[i].key = "consumer#" + c.opts.Name + "#" + msg.DedupeKey()

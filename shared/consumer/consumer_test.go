@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/idempotency"
 	"github.com/labchain/appointments/shared/lambdakit"
 )
@@ -373,7 +374,7 @@ func TestDeadLetterAttributes(t *testing.T) {
 func TestFailureDetailIsBounded(t *testing.T) {
 	store, dlq := newMemStore(), &fakeDLQ{}
 	c := New(Options{Name: "t", Store: store, DeadLetters: dlq}, func(context.Context, testMsg, Meta) error {
-		return Permanent(errors.New(strings.Repeat("x", 5000)))
+		return apperr.MarkPermanent(errors.New(strings.Repeat("x", 5000)))
 	})
 	if _, err := c.Handle(bg(), event(record("m1", body("e1", "")))); err != nil {
 		t.Fatal(err)
@@ -537,16 +538,6 @@ func TestOptionsAreValidated(t *testing.T) {
 	}
 }
 
-func TestPermanentWrapping(t *testing.T) {
-	base := errors.New("x")
-	if !IsPermanent(fmt.Errorf("wrapped: %w", Permanent(base))) || !errors.Is(Permanent(base), base) {
-		t.Error("Permanent does not survive wrapping or hides its cause")
-	}
-	if IsPermanent(base) || Permanent(nil) != nil {
-		t.Error("IsPermanent(plain) or Permanent(nil)")
-	}
-}
-
 // Handle has the signature lambdakit.StartTyped needs.
 var _ func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) = (*Consumer[testMsg])(nil).Handle
 
@@ -583,48 +574,6 @@ func TestLambdaWireFormat(t *testing.T) {
 	}
 }
 
-// foreignMsg reports unknown versions with its own sentinel, as a message
-// package that does not depend on the kit does.
-type foreignMsg struct {
-	SchemaVersion int    `json:"schemaVersion"`
-	EventID       string `json:"eventId"`
-}
-
-var errForeignUnknown = errors.New("unknown schema version")
-
-func (m foreignMsg) DedupeKey() string { return m.EventID }
-func (m foreignMsg) Validate() error {
-	if m.SchemaVersion != 1 {
-		return fmt.Errorf("VALIDATION_FAILED: schemaVersion %d: %w", m.SchemaVersion, errForeignUnknown)
-	}
-	return nil
-}
-
-func TestIsUnknownVersionOption(t *testing.T) {
-	for _, tc := range []struct {
-		hook func(error) bool
-		want map[string]Reason
-	}{
-		{nil, map[string]Reason{"m1": ReasonInvalid, "m2": ReasonUndecodable}},
-		{func(err error) bool { return errors.Is(err, errForeignUnknown) }, map[string]Reason{"m1": ReasonUnknownVersion, "m2": ReasonUnknownVersion}},
-	} {
-		dlq := &fakeDLQ{}
-		c := New(Options{Name: "f", Store: newMemStore(), DeadLetters: dlq, IsUnknownVersion: tc.hook},
-			func(context.Context, foreignMsg, Meta) error { return nil })
-		if _, err := c.Handle(bg(), event(
-			record("m1", `{"schemaVersion":2,"eventId":"e1"}`),
-			record("m2", `{"schemaVersion":2,"eventId":"e2","newField":true}`),
-		)); err != nil {
-			t.Fatal(err)
-		}
-		for id, want := range tc.want {
-			if got := *dlq.byOriginalID(t, id).Attributes[AttrFailureReason].StringValue; got != string(want) {
-				t.Errorf("hook %v, %s: failure-reason = %s, want %s", tc.hook != nil, id, got, want)
-			}
-		}
-	}
-}
-
 // recDelayer records the delays asked for, per message id.
 type recDelayer struct {
 	mu   sync.Mutex
@@ -642,14 +591,15 @@ func (d *recDelayer) Delay(_ context.Context, r events.SQSMessage, delay time.Du
 	return nil
 }
 
-// TestRetryAfterDelaysRedelivery: a RetryAfter error is a transient failure
-// (reported, claim released) whose message the Delayer hides for the delay,
-// capped at SQS's 12 hours; other transient failures are not delayed; a
-// failing Delayer leaves the plain retry.
-func TestRetryAfterDelaysRedelivery(t *testing.T) {
+// TestHeldDelaysRedelivery: a Held error (apperr.HoldUntil) is retried
+// (reported, claim released) and its message the Delayer hides until the
+// hold's time, counted from the consumer's clock and capped at SQS's 12
+// hours; other transient failures are not delayed; a failing Delayer leaves
+// the plain retry.
+func TestHeldDelaysRedelivery(t *testing.T) {
 	var eff effects
 	d := &recDelayer{got: map[string]time.Duration{}}
-	c, store, dlq := newTestConsumer(t, Options{Delayer: d}, &eff)
+	c, store, dlq := newTestConsumer(t, Options{Delayer: d, Now: func() time.Time { return testNow }}, &eff)
 	resp, err := c.Handle(bg(), event(
 		record("m1", body("e1", "later")),
 		record("m2", body("e2", "much-later")),
@@ -673,8 +623,5 @@ func TestRetryAfterDelaysRedelivery(t *testing.T) {
 	resp, err = c.Handle(bg(), event(record("m5", body("e5", "later")), record("m6", body("e6", ""))))
 	if err != nil || !reflect.DeepEqual(failedIDs(resp), []string{"m5"}) {
 		t.Fatalf("with a failing Delayer: %v %v", failedIDs(resp), err)
-	}
-	if RetryAfter(nil, time.Hour) != nil {
-		t.Error("RetryAfter(nil) is not nil")
 	}
 }

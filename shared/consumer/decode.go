@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/labchain/appointments/shared/apperr"
 )
 
 // maxDepth bounds the nesting of a message body. Real messages are a few
@@ -29,7 +31,7 @@ const maxNameInError = 64
 // exactly one JSON object whose member names are all known to T, spelled with
 // their exact case and not repeated; then T's Validate must accept it and its
 // DedupeKey must be 1..MaxDedupeKeyLength bytes. Every error it returns is
-// permanent (IsPermanent). Message types use it in their tests.
+// permanent (apperr.IsPermanent). Message types use it in their tests.
 func Decode[T Message](body string) (T, error) {
 	msg, _, err := decode[T](body)
 	return msg, err
@@ -39,15 +41,6 @@ func Decode[T Message](body string) (T, error) {
 // canonical JSON, which identifies the payload for idempotency regardless of
 // whitespace and member order.
 func decode[T Message](body string) (msg T, hash string, err error) {
-	return decodeWith[T](body, nil)
-}
-
-// decodeWith is decode with an extra test for unknown-version errors (see
-// Options.IsUnknownVersion); ErrUnknownVersion is always recognised.
-func decodeWith[T Message](body string, isUnknown func(error) bool) (msg T, hash string, err error) {
-	unknown := func(err error) bool {
-		return errors.Is(err, ErrUnknownVersion) || (isUnknown != nil && err != nil && isUnknown(err))
-	}
 	tree, canon, err := canonicalJSON([]byte(body))
 	if err != nil {
 		return msg, "", reject(ReasonUndecodable, err)
@@ -56,7 +49,7 @@ func decodeWith[T Message](body string, isUnknown func(error) bool) (msg T, hash
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&msg); err != nil {
 		var zero T
-		return zero, "", rejectUndecodable[T](body, err, unknown)
+		return zero, "", rejectUndecodable[T](body, err)
 	}
 	// canonicalJSON has already checked that nothing follows the object.
 	if err := checkExactNames(tree, msg); err != nil {
@@ -64,7 +57,7 @@ func decodeWith[T Message](body string, isUnknown func(error) bool) (msg T, hash
 		return zero, "", reject(ReasonUndecodable, err)
 	}
 	if err := msg.Validate(); err != nil {
-		if unknown(err) {
+		if apperr.IsUnknownVersion(err) {
 			return msg, "", reject(ReasonUnknownVersion, err)
 		}
 		return msg, "", reject(ReasonInvalid, err)
@@ -82,13 +75,13 @@ func decodeWith[T Message](body string, isUnknown func(error) bool) (msg T, hash
 // rejectUndecodable classifies a strict decoding failure. A newer producer's
 // message usually has new members as well as a new version, so strict
 // decoding fails before Validate could see the version: if a lenient decoding
-// of the same body makes Validate report ErrUnknownVersion, the reason is
+// of the same body makes Validate report apperr.ErrUnknownVersion, the reason is
 // unknown_version, which tells the operator what to do. Only unknown
 // members are forgiven: with a type error the version itself may be wrong.
-func rejectUndecodable[T Message](body string, strictErr error, unknown func(error) bool) error {
+func rejectUndecodable[T Message](body string, strictErr error) error {
 	var lenient T
 	if err := json.Unmarshal([]byte(body), &lenient); err == nil {
-		if verr := safeValidate(lenient); unknown(verr) {
+		if verr := safeValidate(lenient); apperr.IsUnknownVersion(verr) {
 			return reject(ReasonUnknownVersion, fmt.Errorf("%w (and %v)", verr, strictErr))
 		}
 	}

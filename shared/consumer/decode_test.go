@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/labchain/appointments/shared/apperr"
 )
 
 func TestDecodeStrict(t *testing.T) {
@@ -50,7 +52,7 @@ func TestDecodeStrict(t *testing.T) {
 			if err == nil {
 				t.Fatalf("accepted %q", tc.body)
 			}
-			if !IsPermanent(err) {
+			if !apperr.IsPermanent(err) {
 				t.Errorf("error %v is not permanent", err)
 			}
 			if got := reasonOf(err); got != tc.reason {
@@ -59,7 +61,7 @@ func TestDecodeStrict(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.detail) {
 				t.Errorf("error %q lacks %q", err, tc.detail)
 			}
-			if tc.reason == ReasonUnknownVersion && !errors.Is(err, ErrUnknownVersion) {
+			if tc.reason == ReasonUnknownVersion && !errors.Is(err, apperr.ErrUnknownVersion) {
 				t.Errorf("error %v does not wrap ErrUnknownVersion", err)
 			}
 		})
@@ -148,7 +150,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b string) {
 		msg, hash, err := decode[testMsg](b)
 		if err != nil {
-			if !IsPermanent(err) {
+			if !apperr.IsPermanent(err) {
 				t.Fatalf("non-permanent decode error %v", err)
 			}
 			return

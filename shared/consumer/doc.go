@@ -14,7 +14,7 @@
 //	func (m AppointmentBooked) DedupeKey() string { return m.EventID }
 //	func (m AppointmentBooked) Validate() error {
 //		if m.Version != 1 {
-//			return fmt.Errorf("%w %d", consumer.ErrUnknownVersion, m.Version)
+//			return fmt.Errorf("%w %d", apperr.ErrUnknownVersion, m.Version)
 //		}
 //		// ...
 //	}
@@ -36,8 +36,10 @@
 //     a key in progress elsewhere is retried later, so the handler never runs
 //     twice at once for one key.
 //  3. runs the handler. Success completes the claim (kept for DedupeTTL); an
-//     error releases it so that a retry can run. Errors wrapped with
-//     Permanent are permanent, every other error is transient.
+//     error releases it so that a retry can run. apperr.Classify, the one
+//     classifier of failures, decides what happens next: a Permanent error
+//     is dead-lettered, a Held one (apperr.HoldUntil) is hidden in the queue
+//     until its time (Options.Delayer), every other error is transient.
 //
 // Permanent failures are sent at once to the queue's dead-letter queue with
 // failure attributes (see DeadLetterSender) and acknowledged: retrying them

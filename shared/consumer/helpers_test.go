@@ -49,7 +49,7 @@ func (m testMsg) DedupeKey() string { return m.EventID }
 
 func (m testMsg) Validate() error {
 	if m.Version != 1 {
-		return fmt.Errorf("%w %d", ErrUnknownVersion, m.Version)
+		return fmt.Errorf("%w %d", apperr.ErrUnknownVersion, m.Version)
 	}
 	if m.Action == "invalid" {
 		return errors.New("action is not allowed")
@@ -202,6 +202,10 @@ func (e *effects) total() int {
 	return t
 }
 
+// testNow is the clock of the consumers that hold messages: the handler's
+// hold times are counted from it.
+var testNow = time.Date(2026, 12, 2, 2, 30, 0, 0, time.UTC)
+
 // actionHandler is a handler driven by the message's Action.
 func actionHandler(eff *effects) func(context.Context, testMsg, Meta) error {
 	return func(_ context.Context, m testMsg, _ Meta) error {
@@ -211,13 +215,13 @@ func actionHandler(eff *effects) func(context.Context, testMsg, Meta) error {
 		case "notfound":
 			return apperr.E(apperr.NotFound, "appointment not found")
 		case "permanent":
-			return Permanent(errors.New("appointment can never exist"))
+			return apperr.MarkPermanent(errors.New("appointment can never exist"))
 		case "panic":
 			panic("handler bug")
 		case "later":
-			return RetryAfter(errors.New("held until the morning"), 7*time.Hour)
+			return apperr.HoldUntil(testNow.Add(7*time.Hour), "held until the morning")
 		case "much-later":
-			return RetryAfter(errors.New("held for days"), 72*time.Hour)
+			return apperr.HoldUntil(testNow.Add(72*time.Hour), "held for days")
 		}
 		eff.add(m.EventID)
 		return nil

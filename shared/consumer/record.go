@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"go.opentelemetry.io/otel/codes"
 
+	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/idempotency"
 	"github.com/labchain/appointments/shared/lambdakit"
 	"github.com/labchain/appointments/shared/metrics"
@@ -135,10 +136,12 @@ func (c *Consumer[T]) process(ctx context.Context, r events.SQSMessage, p prepar
 		lambdakit.Logger(ctx).WarnContext(ctx, "consumer: dedupe record not released",
 			"consumer", c.opts.Name, "messageId", r.MessageId, "dedupeKey", key, "error", truncate(err.Error(), maxDetail))
 	}
-	if IsPermanent(herr) {
+	fate, until := apperr.Classify(herr)
+	if fate == apperr.Permanent {
 		return c.deadLetter(ctx, r, key, herr)
 	}
-	if d, ok := retryDelay(herr); ok && c.opts.Delayer != nil {
+	if fate == apperr.Held && c.opts.Delayer != nil {
+		d := min(max(until.Sub(c.opts.Now()), 0), MaxRetryDelay)
 		if err := c.opts.Delayer.Delay(cctx, r, d); err != nil {
 			lambdakit.Logger(ctx).WarnContext(ctx, "consumer: redelivery delay not set; the queue's visibility timeout applies",
 				"consumer", c.opts.Name, "messageId", r.MessageId, "delay", d.String(), "error", truncate(err.Error(), maxDetail))

@@ -221,7 +221,7 @@ func TestValidExamples(t *testing.T) {
 // TestInvalidExamples: every example in testdata/messages/invalid/ (named
 // <kind>.<why it is invalid>.json) is rejected by its schema and by the
 // decoder, with VALIDATION_FAILED; unknown-version examples, and only they,
-// report ErrUnknownVersion; no error quotes personal data.
+// report apperr.ErrUnknownVersion; no error quotes personal data.
 func TestInvalidExamples(t *testing.T) {
 	for _, path := range files(t, "invalid") {
 		name := filepath.Base(path)
@@ -245,8 +245,8 @@ func TestInvalidExamples(t *testing.T) {
 			if !apperr.Is(err, apperr.Validation) {
 				t.Fatalf("error %v is not VALIDATION_FAILED", err)
 			}
-			if want := strings.Contains(why, "unknown-version"); IsUnknownVersion(err) != want {
-				t.Fatalf("IsUnknownVersion(%v) = %v, want %v", err, !want, want)
+			if want := strings.Contains(why, "unknown-version"); apperr.IsUnknownVersion(err) != want {
+				t.Fatalf("apperr.IsUnknownVersion(%v) = %v, want %v", err, !want, want)
 			}
 			msg := apperr.MessageOf(err)
 			for _, v := range personalValues(body) {
@@ -320,7 +320,7 @@ func TestBeyondSchemaExamples(t *testing.T) {
 // TestKitStyleDecoding: decoding as the consumer kit does (a json.Decoder with
 // DisallowUnknownFields, then Validate) gives the same verdicts as Decode on
 // every example, and a body of an unknown version reaches Validate, which
-// reports ErrUnknownVersion even when the body has members this version does
+// reports apperr.ErrUnknownVersion even when the body has members this version does
 // not know.
 func TestKitStyleDecoding(t *testing.T) {
 	kitDecode := func(k kind, body []byte) error {
@@ -356,7 +356,7 @@ func TestKitStyleDecoding(t *testing.T) {
 			body, _ := os.ReadFile(path)
 			_, want := k.decode(body)
 			got := kitDecode(k, body)
-			if (got == nil) != (want == nil) || IsUnknownVersion(got) != IsUnknownVersion(want) {
+			if (got == nil) != (want == nil) || apperr.IsUnknownVersion(got) != apperr.IsUnknownVersion(want) {
 				t.Errorf("%s: kit-style %v, Decode %v", name, got, want)
 			}
 		}

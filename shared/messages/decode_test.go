@@ -145,7 +145,7 @@ func TestIntegersAsJSONNumbers(t *testing.T) {
 		}
 	}
 	// An integral version above 1 is an unknown version, however written.
-	if _, err := k.decode(replace(t, body, "schemaVersion", "2.0")); !IsUnknownVersion(err) {
+	if _, err := k.decode(replace(t, body, "schemaVersion", "2.0")); !apperr.IsUnknownVersion(err) {
 		t.Errorf("2.0: %v", err)
 	}
 }
@@ -215,18 +215,18 @@ func TestDecodeLimits(t *testing.T) {
 func TestUnknownVersion(t *testing.T) {
 	body := []byte(`{"schemaVersion":2,"eventId":"e-2","type":"sample.status_changed.v2","labOrder":{"id":"x"},"EVENTID":null}`)
 	_, err := DecodeLISSampleStatus(body)
-	if !IsUnknownVersion(err) || !apperr.Is(err, apperr.Validation) {
+	if !apperr.IsUnknownVersion(err) || !apperr.Is(err, apperr.Validation) {
 		t.Fatalf("Decode: %v", err)
 	}
 	var m LISSampleStatus
 	if err := json.Unmarshal(body, &m); err != nil {
 		t.Fatalf("Unmarshal must leave the version to Validate: %v", err)
 	}
-	if m.SchemaVersion != 2 || m.DedupeKey() != "e-2" || !IsUnknownVersion(m.Validate()) {
+	if m.SchemaVersion != 2 || m.DedupeKey() != "e-2" || !apperr.IsUnknownVersion(m.Validate()) {
 		t.Fatalf("%+v %v", m, m.Validate())
 	}
 	for _, v := range []LISSampleStatus{{SchemaVersion: 0}, {SchemaVersion: -1}} {
-		if err := v.Validate(); IsUnknownVersion(err) || !apperr.Is(err, apperr.Validation) {
+		if err := v.Validate(); apperr.IsUnknownVersion(err) || !apperr.Is(err, apperr.Validation) {
 			t.Errorf("version %d: %v", v.SchemaVersion, err)
 		}
 	}

@@ -37,7 +37,7 @@ func DecodeLISSampleStatus(body []byte) (LISSampleStatus, error) {
 func (m LISSampleStatus) DedupeKey() string { return m.EventID }
 
 // Validate checks the schema's rules: schemaVersion 1 (another positive
-// version wraps ErrUnknownVersion), ids 1..128 characters of [A-Za-z0-9_.:/-],
+// version wraps apperr.ErrUnknownVersion), ids 1..128 characters of [A-Za-z0-9_.:/-],
 // type sample.status_changed, occurredAt set, status one of the six, reason
 // at most 500 characters without control characters, sequence 0 (absent) or
 // 1..2^53−1.
@@ -82,7 +82,7 @@ func (m LISSampleStatus) SampleEvent() domain.SampleEvent {
 // UnmarshalJSON decodes one JSON object strictly (see Decode); the value
 // rules are Validate's. A body whose schemaVersion is an unknown version
 // decodes to just SchemaVersion and EventID, without error, so that Validate
-// reports ErrUnknownVersion.
+// reports apperr.ErrUnknownVersion.
 func (m *LISSampleStatus) UnmarshalJSON(b []byte) error {
 	tree, err := parseObject(b)
 	if err != nil {

@@ -13,7 +13,7 @@
 // Each type implements the consumer kit's message interface (Message):
 // DedupeKey is the producer's eventId; Validate checks the schema's rules on
 // the decoded value and reports a schemaVersion it does not know as
-// ErrUnknownVersion. Every error is an apperr VALIDATION_FAILED whose message
+// apperr.ErrUnknownVersion. Every error is an apperr VALIDATION_FAILED whose message
 // names the field and the rule but never quotes a value (values may be
 // personal data, and the message is logged and sent as failure-detail).
 package messages
@@ -50,24 +50,19 @@ type Message interface {
 	Validate() error
 }
 
-// ErrUnknownVersion is the Err of the VALIDATION_FAILED error that Validate
-// and Decode return for a schemaVersion this package does not know (an
-// integer other than 1). The consumer dead-letters such a message with reason
-// unknown_version: deploy a consumer that knows the version, then redrive.
-//
-// A body with an unknown version is not checked any further (a newer version
-// may add, remove or change any field): it decodes to a value with only
-// SchemaVersion and, when it is a string, EventID set.
-var ErrUnknownVersion = errors.New("unknown schema version")
-
-// IsUnknownVersion reports whether err reports an unknown schema version.
-func IsUnknownVersion(err error) bool { return errors.Is(err, ErrUnknownVersion) }
+// A schemaVersion this package does not know (an integer other than 1) is a
+// VALIDATION_FAILED error whose Err is apperr.ErrUnknownVersion. The consumer
+// dead-letters such a message with reason unknown_version: deploy a consumer
+// that knows the version, then redrive. A body with an unknown version is not
+// checked any further (a newer version may add, remove or change any field):
+// it decodes to a value with only SchemaVersion and, when it is a string,
+// EventID set.
 
 // Decode decodes and validates one message of type T: at most MaxBodyBytes of
 // valid UTF-8 holding exactly one JSON object, strictly (no unknown, repeated
 // or wrongly-cased member names, no nulls, no wrong JSON types), then
 // T.Validate. Every error is VALIDATION_FAILED; an unknown schemaVersion wraps
-// ErrUnknownVersion. On error the zero T is returned.
+// apperr.ErrUnknownVersion. On error the zero T is returned.
 func Decode[T any, PT interface {
 	*T
 	Message
@@ -114,7 +109,7 @@ func checkVersion(v int) error {
 		return invalid("schemaVersion: is required")
 	case v > SchemaVersion:
 		e := invalid("schemaVersion: version %d is not supported (this consumer reads version %d)", v, SchemaVersion)
-		e.Err = ErrUnknownVersion
+		e.Err = apperr.ErrUnknownVersion
 		return e
 	}
 	return invalid("schemaVersion: must be %d", SchemaVersion)

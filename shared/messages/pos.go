@@ -57,7 +57,7 @@ func DecodePOSOrder(body []byte) (POSOrder, error) { return Decode[POSOrder](bod
 func (m POSOrder) DedupeKey() string { return m.EventID }
 
 // Validate checks the schema's rules: schemaVersion 1 (another positive
-// version wraps ErrUnknownVersion), ids 1..128 characters of
+// version wraps apperr.ErrUnknownVersion), ids 1..128 characters of
 // [A-Za-z0-9_.:/-], type one of the four order events, occurredAt set, amount
 // a supported currency (domain.Currencies) and a decimal string with at most
 // the currency's decimal places (ParseMoney's rules), positive for a refund;
@@ -133,7 +133,7 @@ func (m POSOrder) OrderEvent() (domain.OrderEvent, error) {
 // UnmarshalJSON decodes one JSON object strictly (see Decode); the value
 // rules are Validate's. A body whose schemaVersion is an unknown version
 // decodes to just SchemaVersion and EventID, without error, so that Validate
-// reports ErrUnknownVersion.
+// reports apperr.ErrUnknownVersion.
 func (m *POSOrder) UnmarshalJSON(b []byte) error {
 	tree, err := parseObject(b)
 	if err != nil {

@@ -38,7 +38,7 @@ func DecodeCheckupRoster(body []byte) (CheckupRoster, error) { return Decode[Che
 func (m CheckupRoster) DedupeKey() string { return m.EventID }
 
 // Validate checks the schema's rules: schemaVersion 1 (another positive
-// version wraps ErrUnknownVersion), ids 1..128 characters of
+// version wraps apperr.ErrUnknownVersion), ids 1..128 characters of
 // [A-Za-z0-9_.:/-], type checkup.roster, occurredAt set, window dates
 // YYYY-MM-DD, 1..domain.MaxRosterParticipants participants each with an id
 // externalId, a name of 1..200 characters, an E.164 phone, an ASCII email of
@@ -91,7 +91,7 @@ func (m CheckupRoster) Validate() error {
 // UnmarshalJSON decodes one JSON object strictly (see Decode); the value
 // rules are Validate's. A body whose schemaVersion is an unknown version
 // decodes to just SchemaVersion and EventID, without error, so that Validate
-// reports ErrUnknownVersion.
+// reports apperr.ErrUnknownVersion.
 func (m *CheckupRoster) UnmarshalJSON(b []byte) error {
 	tree, err := parseObject(b)
 	if err != nil {

@@ -94,14 +94,6 @@ type Options struct {
 // paying) or are timed already (reminders).
 var HeldKinds = map[Kind]bool{KindResultsReady: true, KindRecollectionNeeded: true}
 
-// HeldError is returned by Dispatch for a job held by the quiet hours: no
-// delivery was made; the job must be delivered again at Until.
-type HeldError struct{ Until time.Time }
-
-func (e *HeldError) Error() string {
-	return "notify: held by the quiet hours until " + e.Until.UTC().Format(time.RFC3339)
-}
-
 // Dispatcher turns notification jobs into messages: for each channel the
 // patient can be reached on, it sends the job's message at most once.
 type Dispatcher struct {
@@ -164,14 +156,16 @@ var ErrInFlight = errors.New("notify: a delivery of this job is in flight elsewh
 
 // Dispatch delivers a job on every channel and returns the deliveries it
 // finished. A delivery already final (an earlier or concurrent run) is left
-// alone. The error is ErrUnknownAppointment (permanent), ErrInFlight or a
-// store error (transient): the job is then retried and the finished
+// alone. The error is ErrUnknownAppointment (marked permanent), an
+// apperr.HeldError (a held kind during the quiet hours: nothing was claimed
+// or sent; deliver the job again at its Until), ErrInFlight or a store error
+// (transient): the job is then retried and the finished
 // deliveries are not repeated.
 func (d *Dispatcher) Dispatch(ctx context.Context, j Job) ([]Delivery, error) {
 	kind := j.Kind()
 	cur, err := d.store.GetAppointment(ctx, j.Appointment.ID)
 	if apperr.Is(err, apperr.NotFound) {
-		return nil, ErrUnknownAppointment
+		return nil, apperr.MarkPermanent(ErrUnknownAppointment)
 	}
 	if err != nil {
 		return nil, err
@@ -185,7 +179,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, j Job) ([]Delivery, error) {
 		}
 		if HeldKinds[kind] {
 			if until, quiet := d.opts.Quiet.QuietUntil(d.opts.Now(), data.Location); quiet {
-				return nil, &HeldError{Until: until}
+				return nil, apperr.HoldUntil(until, "notify: held by the quiet hours")
 			}
 		}
 	}
@@ -417,7 +411,7 @@ func (d *Dispatcher) sendOne(ctx context.Context, s Sender, msg Message, del *De
 		switch {
 		case err == nil:
 			return id, "", nil
-		case IsPermanent(err):
+		case apperr.IsPermanent(err):
 			return "", "provider_rejected", nil
 		case attempt >= d.opts.MaxAttempts:
 			return "", reasonExhausted, nil
@@ -444,7 +438,7 @@ func (d *Dispatcher) sendTraced(ctx context.Context, s Sender, msg Message, atte
 	id, err := s.Send(ctx, msg)
 	if err != nil {
 		kind := "transient"
-		if IsPermanent(err) {
+		if apperr.IsPermanent(err) {
 			kind = "permanent"
 		}
 		span.SetAttributes(attribute.String("error.type", kind))

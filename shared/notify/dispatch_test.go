@@ -247,7 +247,7 @@ func TestOptOutAndDevices(t *testing.T) {
 		Devices: []Device{{Token: "tok-aaaaaaaaaaaaaaaa"}, {Token: "tok-bbbbbbbbbbbbbbbb"}}}
 	f.push.fail = func(_ int, m Message) error {
 		if m.To == "tok-aaaaaaaaaaaaaaaa" {
-			return Permanent(errors.New("endpoint disabled"))
+			return apperr.MarkPermanent(errors.New("endpoint disabled"))
 		}
 		return nil
 	}
@@ -335,8 +335,8 @@ func TestUnknownAppointmentIsPermanent(t *testing.T) {
 	a := visit()
 	f := newFixture(a)
 	delete(f.store.appts, a.ID)
-	if _, err := f.d.Dispatch(context.Background(), job(t, domain.EventAppointmentBooked, a)); !errors.Is(err, ErrUnknownAppointment) {
-		t.Fatalf("err = %v", err)
+	if _, err := f.d.Dispatch(context.Background(), job(t, domain.EventAppointmentBooked, a)); !errors.Is(err, ErrUnknownAppointment) || !apperr.IsPermanent(err) {
+		t.Fatalf("err = %v, want the permanent ErrUnknownAppointment", err)
 	}
 }
 
@@ -431,8 +431,8 @@ func TestQuietHoursHoldResults(t *testing.T) {
 	f.d.opts.Now = func() time.Time { return night }
 	f.d.opts.Quiet = domain.DefaultReminderPolicy()
 	_, err := f.d.Dispatch(context.Background(), job(t, domain.EventAppointmentResultsReady, a))
-	var held *HeldError
-	if !errors.As(err, &held) || !held.Until.Equal(time.Date(2026, 12, 2, 7, 0, 0, 0, bkk)) {
+	var held *apperr.HeldError
+	if f, _ := apperr.Classify(err); f != apperr.Held || !errors.As(err, &held) || !held.Until.Equal(time.Date(2026, 12, 2, 7, 0, 0, 0, bkk)) {
 		t.Fatalf("err = %v, want held until 07:00", err)
 	}
 	if len(f.sms.sent)+len(f.email.sent) != 0 || len(f.store.deliveries) != 0 {

@@ -9,7 +9,6 @@ package notify
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/labchain/appointments/shared/domain"
@@ -104,30 +103,10 @@ type Message struct {
 }
 
 // Sender delivers messages on one channel. Send returns the provider's
-// message id. An error wrapped by Permanent (invalid number, rejected
-// address, unregistered device) is recorded as failed and never retried;
-// any other error (throttling, 5xx, network) is retried with backoff.
+// message id. An error apperr.Classify finds permanent (marked with
+// apperr.MarkPermanent: invalid number, rejected address, unregistered
+// device) is recorded as failed and never retried; any other error
+// (throttling, 5xx, network) is retried with backoff.
 type Sender interface {
 	Send(ctx context.Context, m Message) (providerID string, err error)
 }
-
-// errPermanent marks permanent delivery failures.
-var errPermanent = errors.New("permanent delivery failure")
-
-type permanentError struct{ err error }
-
-func (e permanentError) Error() string { return e.err.Error() }
-func (e permanentError) Unwrap() []error {
-	return []error{e.err, errPermanent}
-}
-
-// Permanent marks err as a permanent delivery failure. Permanent(nil) is nil.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return permanentError{err: err}
-}
-
-// IsPermanent reports whether err was marked by Permanent.
-func IsPermanent(err error) bool { return errors.Is(err, errPermanent) }

@@ -45,11 +45,11 @@ func NewCheckupRosterConsumer(store *dynamo.Store, dl consumer.DeadLetterSender,
 	chk := app.NewCheckup(app.New(store, now), store, work)
 	return consumer.New(consumer.Options{
 		Name: checkupRosterConsumer, Store: store, DeadLetters: dl,
-		IsUnknownVersion: messages.IsUnknownVersion, Now: now,
+		Now: now,
 	}, func(ctx context.Context, m messages.CheckupRoster, _ consumer.Meta) error {
-		return CheckupFailure(chk.AcceptRoster(ctx, app.Roster{
+		return chk.AcceptRoster(ctx, app.Roster{
 			CampaignID: m.CampaignID, BranchID: m.BranchID, ServiceID: m.ServiceID, Window: m.Window, Participants: m.Participants,
-		}))
+		})
 	})
 }
 
@@ -71,8 +71,8 @@ func NewCheckupBookingConsumer(store *dynamo.Store, dl consumer.DeadLetterSender
 	return consumer.New(consumer.Options{
 		Name: checkupBookingConsumer, Store: store, DeadLetters: dl, Concurrency: 2, Now: now,
 	}, func(ctx context.Context, w app.CheckupWork, _ consumer.Meta) error {
-		err := CheckupFailure(chk.PlaceParticipant(ctx, w))
-		if consumer.IsPermanent(err) {
+		err := chk.PlaceParticipant(ctx, w)
+		if apperr.IsPermanent(err) {
 			metrics.EmitCheckupParticipant(ctx, metrics.ParticipantFailed, "")
 		}
 		return err
@@ -103,19 +103,6 @@ func (s settleMetrics) SettleParticipant(ctx context.Context, campaignID string,
 func CheckupReports(rt *lambdakit.Runtime) (*app.Checkup, *httpapi.Server) {
 	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
 	return app.NewCheckup(app.New(store, time.Now), store, nil), httpapi.NewServer(store, time.Now, rt.Config)
-}
-
-// CheckupFailure classifies a check-up use case's error for the consumer
-// kit: VALIDATION_FAILED, NOT_FOUND and CONFLICT cannot be cured by a retry
-// and are permanent (dead-lettered); everything else is transient.
-func CheckupFailure(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case apperr.Is(err, apperr.Validation), apperr.Is(err, apperr.NotFound), apperr.Is(err, apperr.Conflict):
-		return consumer.Permanent(err)
-	}
-	return err
 }
 
 // CheckupWorkSender is app.CheckupWorkQueue over SQS: SendMessageBatch

@@ -45,9 +45,10 @@ func POSConsumer(rt *lambdakit.Runtime) *consumer.Consumer[messages.POSOrder] {
 }
 
 // NewLISConsumer builds the LIS consumer over a store (the use case's data
-// and the dedupe records) and a dead-letter sender. Failures the use case
-// calls permanent (app.PermanentIntegrationError: a contradiction, a limit)
-// are dead-lettered at once with reason "permanent"; every other failure is
+// and the dedupe records) and a dead-letter sender. Failures apperr.Classify
+// finds permanent (VALIDATION_FAILED, which includes an event contradicting
+// an earlier one, INVALID_TRANSITION, LIMIT_EXCEEDED, FORBIDDEN) are
+// dead-lettered at once with reason "permanent"; every other failure is
 // transient and retried, in particular NOT_FOUND for an unknown appointment
 // or a lab order not linked yet (it may arrive later). On the message's
 // last delivery (LastDelivery) a NOT_FOUND is dead-lettered by the consumer
@@ -59,9 +60,9 @@ func NewLISConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, now func(
 	lis := app.NewIntegrations(store, now)
 	return consumer.New(consumer.Options{
 		Name: lisConsumer, Store: store, DeadLetters: dl,
-		IsUnknownVersion: messages.IsUnknownVersion, Now: now,
+		Now: now,
 	}, func(ctx context.Context, m messages.LISSampleStatus, meta consumer.Meta) error {
-		return IntegrationFailure(lastDeliveryNotFound(lis.ApplySampleStatus(ctx, m.SampleEvent()), meta))
+		return lastDeliveryNotFound(lis.ApplySampleStatus(ctx, m.SampleEvent()), meta)
 	})
 }
 
@@ -73,13 +74,13 @@ func NewPOSConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, now func(
 	pos := app.NewIntegrations(store, now)
 	return consumer.New(consumer.Options{
 		Name: posConsumer, Store: store, DeadLetters: dl,
-		IsUnknownVersion: messages.IsUnknownVersion, Now: now,
+		Now: now,
 	}, func(ctx context.Context, m messages.POSOrder, meta consumer.Meta) error {
 		ev, err := m.OrderEvent()
 		if err != nil {
-			return consumer.Permanent(err)
+			return apperr.MarkPermanent(err)
 		}
-		return IntegrationFailure(lastDeliveryNotFound(pos.ApplyOrder(ctx, ev), meta))
+		return lastDeliveryNotFound(pos.ApplyOrder(ctx, ev), meta)
 	})
 }
 
@@ -87,22 +88,12 @@ func NewPOSConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, now func(
 // infra/templatecheck): on this delivery a failed message goes to the DLQ.
 const LastDelivery = 5
 
-// lastDeliveryNotFound makes a NOT_FOUND (unknown appointment, unlinked lab
+// lastDeliveryNotFound marks a NOT_FOUND (unknown appointment, unlinked lab
 // order) permanent on a message's last delivery, so that the consumer
 // dead-letters it with a reason rather than SQS without one.
 func lastDeliveryNotFound(err error, meta consumer.Meta) error {
 	if meta.ReceiveCount >= LastDelivery && apperr.Is(err, apperr.NotFound) {
-		return consumer.Permanent(fmt.Errorf("still not found after %d deliveries: %w", meta.ReceiveCount, err))
-	}
-	return err
-}
-
-// IntegrationFailure marks the permanent errors of the integration use cases
-// (app.PermanentIntegrationError) with consumer.Permanent and returns the
-// others unchanged (transient). IntegrationFailure(nil) is nil.
-func IntegrationFailure(err error) error {
-	if app.PermanentIntegrationError(err) {
-		return consumer.Permanent(err)
+		return apperr.MarkPermanent(fmt.Errorf("still not found after %d deliveries: %w", meta.ReceiveCount, err))
 	}
 	return err
 }

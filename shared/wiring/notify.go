@@ -115,10 +115,6 @@ func NotifyOptionsFromEnv(getenv func(string) string) (notify.Options, error) {
 // hidden in the queue (delayer) until they end.
 func NewNotificationConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, delayer consumer.Delayer, senders map[notify.Channel]notify.Sender, opts notify.Options) *consumer.Consumer[notify.Job] {
 	d := notify.NewDispatcher(store, senders, opts)
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
 	return consumer.New(consumer.Options{
 		Name: notificationConsumer, Store: store, DeadLetters: dl, Delayer: delayer, Concurrency: 5, Now: opts.Now,
 	}, func(ctx context.Context, j notify.Job, meta consumer.Meta) error {
@@ -127,13 +123,6 @@ func NewNotificationConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, 
 			lambdakit.AttrAppointmentID.String(j.Appointment.ID), lambdakit.AttrEventType.String(j.Event.Type),
 			lambdakit.AttrNotificationKind.String(string(j.Kind())))
 		_, err := d.Dispatch(ctx, j)
-		var held *notify.HeldError
-		switch {
-		case errors.Is(err, notify.ErrUnknownAppointment):
-			return consumer.Permanent(err)
-		case errors.As(err, &held):
-			return consumer.RetryAfter(err, held.Until.Sub(now()))
-		}
 		return err
 	})
 }

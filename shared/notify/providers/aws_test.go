@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/labchain/appointments/shared/apperr"
 	"net"
 	"net/http"
 	"strings"
@@ -106,7 +107,7 @@ func TestClassifyAWS(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := classifyAWS("op", tc.err)
-			if notify.IsPermanent(got) != tc.permanent {
+			if apperr.IsPermanent(got) != tc.permanent {
 				t.Errorf("IsPermanent(%v) = %v, want %v", got, !tc.permanent, tc.permanent)
 			}
 			if !errors.Is(got, tc.err) {
@@ -166,15 +167,15 @@ func TestSESEmail(t *testing.T) {
 	}
 
 	f.err = sdkErr(400, apiErr("MessageRejected", smithy.FaultClient))
-	if _, err := s.Send(context.Background(), m); !notify.IsPermanent(err) || !strings.Contains(err.Error(), "MessageRejected") {
+	if _, err := s.Send(context.Background(), m); !apperr.IsPermanent(err) || !strings.Contains(err.Error(), "MessageRejected") {
 		t.Errorf("MessageRejected: %v, want permanent", err)
 	}
 	f.err = apiErr("TooManyRequestsException", smithy.FaultClient)
-	if _, err := s.Send(context.Background(), m); err == nil || notify.IsPermanent(err) {
+	if _, err := s.Send(context.Background(), m); err == nil || apperr.IsPermanent(err) {
 		t.Errorf("TooManyRequestsException: %v, want transient", err)
 	}
 	calls := len(f.calls)
-	if _, err := s.Send(context.Background(), notify.Message{Content: m.Content}); !notify.IsPermanent(err) {
+	if _, err := s.Send(context.Background(), notify.Message{Content: m.Content}); !apperr.IsPermanent(err) {
 		t.Errorf("no recipient: %v, want permanent", err)
 	}
 	if len(f.calls) != calls {
@@ -215,7 +216,7 @@ func TestSNSSMS(t *testing.T) {
 
 	for _, bad := range []string{"0812345678", "+66-81-234-5678", "", "+0812345678"} {
 		m.To = bad
-		if _, err := s.Send(context.Background(), m); !notify.IsPermanent(err) {
+		if _, err := s.Send(context.Background(), m); !apperr.IsPermanent(err) {
 			t.Errorf("To %q: %v, want permanent", bad, err)
 		}
 	}
@@ -224,11 +225,11 @@ func TestSNSSMS(t *testing.T) {
 	}
 	m.To = "+66812345678"
 	f.publishErr = sdkErr(400, apiErr("InvalidParameter", smithy.FaultClient))
-	if _, err := s.Send(context.Background(), m); !notify.IsPermanent(err) {
+	if _, err := s.Send(context.Background(), m); !apperr.IsPermanent(err) {
 		t.Errorf("InvalidParameter: %v, want permanent", err)
 	}
 	f.publishErr = sdkErr(500, apiErr("InternalError", smithy.FaultServer))
-	if _, err := s.Send(context.Background(), m); err == nil || notify.IsPermanent(err) {
+	if _, err := s.Send(context.Background(), m); err == nil || apperr.IsPermanent(err) {
 		t.Errorf("InternalError: %v, want transient", err)
 	}
 }
@@ -286,24 +287,24 @@ func TestSNSPush(t *testing.T) {
 	}
 
 	f.publishErr = sdkErr(400, apiErr("EndpointDisabled", smithy.FaultClient))
-	if _, err := s.Send(context.Background(), m); !notify.IsPermanent(err) || !strings.Contains(err.Error(), "Publish") {
+	if _, err := s.Send(context.Background(), m); !apperr.IsPermanent(err) || !strings.Contains(err.Error(), "Publish") {
 		t.Errorf("EndpointDisabled: %v, want permanent", err)
 	}
 	f.publishErr = nil
 	f.createErr = sdkErr(400, apiErr("InvalidParameter", smithy.FaultClient))
 	publishes := len(f.publishes)
-	if _, err := s.Send(context.Background(), m); !notify.IsPermanent(err) || !strings.Contains(err.Error(), "CreatePlatformEndpoint") {
+	if _, err := s.Send(context.Background(), m); !apperr.IsPermanent(err) || !strings.Contains(err.Error(), "CreatePlatformEndpoint") {
 		t.Errorf("invalid token: %v, want permanent", err)
 	}
 	if len(f.publishes) != publishes {
 		t.Error("published after CreatePlatformEndpoint failed")
 	}
 	f.createErr = apiErr("Throttling", smithy.FaultClient)
-	if _, err := s.Send(context.Background(), m); err == nil || notify.IsPermanent(err) {
+	if _, err := s.Send(context.Background(), m); err == nil || apperr.IsPermanent(err) {
 		t.Errorf("Throttling: %v, want transient", err)
 	}
 	f.createErr = nil
-	if _, err := s.Send(context.Background(), notify.Message{Content: m.Content}); !notify.IsPermanent(err) {
+	if _, err := s.Send(context.Background(), notify.Message{Content: m.Content}); !apperr.IsPermanent(err) {
 		t.Errorf("no token: %v, want permanent", err)
 	}
 }

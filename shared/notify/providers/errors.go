@@ -6,8 +6,8 @@
 //
 // Every sender classifies its failures the way notify.Sender asks: an error
 // about the message itself (invalid phone number, rejected address, disabled
-// device endpoint, a request the provider refuses as invalid) is wrapped by
-// notify.Permanent and never retried; throttling, server errors, network
+// device endpoint, a request the provider refuses as invalid) is marked with
+// apperr.MarkPermanent and never retried; throttling, server errors, network
 // errors and account or configuration problems (suspended sending, missing
 // permissions) are returned as they are, so the dispatcher retries them with
 // backoff, then on the job's redeliveries (notify.Options.FinalReceive),
@@ -20,7 +20,8 @@ import (
 	"fmt"
 
 	"github.com/aws/smithy-go"
-	"github.com/labchain/appointments/shared/notify"
+
+	"github.com/labchain/appointments/shared/apperr"
 )
 
 // Error codes of AWS APIs (smithy error codes) by how a sender treats them.
@@ -59,7 +60,7 @@ var (
 	}
 )
 
-// classifyAWS returns err as a sender returns it: wrapped by notify.Permanent
+// classifyAWS returns err as a sender returns it: marked apperr.MarkPermanent
 // when it is permanent (see the package comment), unchanged otherwise. nil
 // stays nil. An API error with a code of neither list is permanent when the
 // fault is the client's (HTTP 4xx other than 429) and transient otherwise;
@@ -71,7 +72,7 @@ func classifyAWS(op string, err error) error {
 	}
 	err = fmt.Errorf("%s: %w", op, err)
 	if permanentAWS(err) {
-		return notify.Permanent(err)
+		return apperr.MarkPermanent(err)
 	}
 	return err
 }

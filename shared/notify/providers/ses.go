@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"github.com/labchain/appointments/shared/apperr"
 	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,10 +44,10 @@ var tagValue = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 // suspended or paused sending → transient).
 func (s *SESEmail) Send(ctx context.Context, m notify.Message) (string, error) {
 	if m.To == "" {
-		return "", notify.Permanent(errors.New("ses: no recipient address"))
+		return "", apperr.MarkPermanent(errors.New("ses: no recipient address"))
 	}
 	if m.Content.Subject == "" || m.Content.Text == "" {
-		return "", notify.Permanent(errors.New("ses: an email needs a subject and a text body"))
+		return "", apperr.MarkPermanent(errors.New("ses: an email needs a subject and a text body"))
 	}
 	body := &types.Body{Text: utf8(m.Content.Text)}
 	if m.Content.HTML != "" {

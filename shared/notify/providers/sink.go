@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/labchain/appointments/shared/apperr"
 	"io"
 	"net/http"
 	"time"
@@ -46,7 +47,7 @@ func (s *Sink) Send(ctx context.Context, m notify.Message) (string, error) {
 		Subject: m.Content.Subject, Text: m.Content.Text, Key: m.Key,
 	})
 	if err != nil {
-		return "", notify.Permanent(fmt.Errorf("sink: %w", err))
+		return "", apperr.MarkPermanent(fmt.Errorf("sink: %w", err))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {
@@ -76,7 +77,7 @@ func (s *Sink) Send(ctx context.Context, m notify.Message) (string, error) {
 		}
 		return out.ID, nil
 	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests:
-		return "", notify.Permanent(fmt.Errorf("sink: %s: %.200s", resp.Status, data))
+		return "", apperr.MarkPermanent(fmt.Errorf("sink: %s: %.200s", resp.Status, data))
 	default:
 		return "", fmt.Errorf("sink: %s: %.200s", resp.Status, data)
 	}

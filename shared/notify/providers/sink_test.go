@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"encoding/json"
+	"github.com/labchain/appointments/shared/apperr"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -55,17 +56,17 @@ func TestSink(t *testing.T) {
 	} {
 		status = tc.status
 		_, err := s.Send(context.Background(), m)
-		if err == nil || notify.IsPermanent(err) != tc.permanent {
+		if err == nil || apperr.IsPermanent(err) != tc.permanent {
 			t.Errorf("status %d: %v, want permanent=%v", tc.status, err, tc.permanent)
 		}
 	}
 	status, okBody = http.StatusOK, `{}`
-	if _, err := s.Send(context.Background(), m); err == nil || notify.IsPermanent(err) {
+	if _, err := s.Send(context.Background(), m); err == nil || apperr.IsPermanent(err) {
 		t.Errorf("a 200 without an id: %v, want a transient error", err)
 	}
 
 	srv.Close()
-	if _, err := s.Send(context.Background(), m); err == nil || notify.IsPermanent(err) {
+	if _, err := s.Send(context.Background(), m); err == nil || apperr.IsPermanent(err) {
 		t.Errorf("server down: %v, want a transient error", err)
 	}
 }

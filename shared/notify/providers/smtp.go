@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/labchain/appointments/shared/apperr"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -57,10 +58,10 @@ func (s *SMTP) Send(ctx context.Context, m notify.Message) (string, error) {
 	}
 	to, err := mail.ParseAddress(m.To)
 	if err != nil {
-		return "", notify.Permanent(fmt.Errorf("smtp: the recipient is not an email address: %w", err))
+		return "", apperr.MarkPermanent(fmt.Errorf("smtp: the recipient is not an email address: %w", err))
 	}
 	if m.Content.Subject == "" || m.Content.Text == "" {
-		return "", notify.Permanent(errors.New("smtp: an email needs a subject and a text body"))
+		return "", apperr.MarkPermanent(errors.New("smtp: an email needs a subject and a text body"))
 	}
 	now := time.Now
 	if s.Now != nil {
@@ -69,7 +70,7 @@ func (s *SMTP) Send(ctx context.Context, m notify.Message) (string, error) {
 	id := MessageID(m.Key, from.Address)
 	msg, err := buildMIME(from, to, id, now(), m)
 	if err != nil {
-		return "", notify.Permanent(err)
+		return "", apperr.MarkPermanent(err)
 	}
 	if err := s.deliver(ctx, from.Address, to.Address, msg); err != nil {
 		return "", err
@@ -139,7 +140,7 @@ func smtpError(step string, err error) error {
 	err = fmt.Errorf("smtp: %s: %w", step, err)
 	var reply *textproto.Error
 	if errors.As(err, &reply) && reply.Code >= 500 && reply.Code < 600 {
-		return notify.Permanent(err)
+		return apperr.MarkPermanent(err)
 	}
 	return err
 }

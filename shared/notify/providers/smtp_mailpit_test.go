@@ -2,12 +2,12 @@ package providers
 
 import (
 	"context"
+	"github.com/labchain/appointments/shared/apperr"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/labchain/appointments/infra/mailpit"
-	"github.com/labchain/appointments/shared/notify"
 )
 
 // TestSMTPMailpit sends through a real Mailpit and reads the message back
@@ -63,7 +63,7 @@ func TestSMTPMailpit(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := s.Send(ctx, thaiEmail)
-		if err == nil || notify.IsPermanent(err) != tc.permanent {
+		if err == nil || apperr.IsPermanent(err) != tc.permanent {
 			t.Errorf("RCPT answered %d: %v, want permanent=%v", tc.code, err, tc.permanent)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/labchain/appointments/shared/apperr"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -187,8 +188,8 @@ func TestSMTPErrors(t *testing.T) {
 		{&textproto.Error{Code: 421, Msg: "closing"}, false},
 		{io.ErrUnexpectedEOF, false},
 	} {
-		if got := smtpError("RCPT TO", tc.err); notify.IsPermanent(got) != tc.permanent || !errors.Is(got, tc.err) {
-			t.Errorf("%v: permanent = %v, want %v", got, notify.IsPermanent(got), tc.permanent)
+		if got := smtpError("RCPT TO", tc.err); apperr.IsPermanent(got) != tc.permanent || !errors.Is(got, tc.err) {
+			t.Errorf("%v: permanent = %v, want %v", got, apperr.IsPermanent(got), tc.permanent)
 		}
 	}
 
@@ -198,12 +199,12 @@ func TestSMTPErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Addr = "127.0.0.1:" + strconv.Itoa(port) // nothing listens there
-	if _, err := s.Send(context.Background(), thaiEmail); err == nil || notify.IsPermanent(err) {
+	if _, err := s.Send(context.Background(), thaiEmail); err == nil || apperr.IsPermanent(err) {
 		t.Errorf("connection refused: %v, want a transient error", err)
 	}
 	bad := thaiEmail
 	bad.To = "not an address"
-	if _, err := s.Send(context.Background(), bad); !notify.IsPermanent(err) {
+	if _, err := s.Send(context.Background(), bad); !apperr.IsPermanent(err) {
 		t.Errorf("invalid recipient: %v, want permanent", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/labchain/appointments/shared/apperr"
 	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -56,10 +57,10 @@ var _ notify.Sender = (*SNSSMS)(nil)
 // throttling and server errors transient.
 func (s *SNSSMS) Send(ctx context.Context, m notify.Message) (string, error) {
 	if !e164.MatchString(m.To) {
-		return "", notify.Permanent(errors.New("sns sms: the recipient is not an E.164 phone number"))
+		return "", apperr.MarkPermanent(errors.New("sns sms: the recipient is not an E.164 phone number"))
 	}
 	if m.Content.Text == "" {
-		return "", notify.Permanent(errors.New("sns sms: empty text"))
+		return "", apperr.MarkPermanent(errors.New("sns sms: empty text"))
 	}
 	attrs := map[string]types.MessageAttributeValue{
 		smsTypeAttribute: {DataType: aws.String("String"), StringValue: aws.String("Transactional")},
@@ -102,14 +103,14 @@ var _ notify.Sender = (*SNSPush)(nil)
 // errors are transient.
 func (s *SNSPush) Send(ctx context.Context, m notify.Message) (string, error) {
 	if m.To == "" {
-		return "", notify.Permanent(errors.New("sns push: no device token"))
+		return "", apperr.MarkPermanent(errors.New("sns push: no device token"))
 	}
 	if m.Content.Text == "" {
-		return "", notify.Permanent(errors.New("sns push: empty body"))
+		return "", apperr.MarkPermanent(errors.New("sns push: empty body"))
 	}
 	msg, err := pushMessage(m)
 	if err != nil {
-		return "", notify.Permanent(err)
+		return "", apperr.MarkPermanent(err)
 	}
 	ep, err := s.Client.CreatePlatformEndpoint(ctx, &sns.CreatePlatformEndpointInput{
 		PlatformApplicationArn: aws.String(s.PlatformApplicationARN),

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/labchain/appointments/shared/apperr"
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -59,7 +60,7 @@ func handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIG
 		Content: notify.Content{Subject: req.Subject, Text: req.Text, HTML: req.HTML},
 	})
 	if err != nil {
-		return answer(502, map[string]any{"error": err.Error(), "permanent": notify.IsPermanent(err)}), nil
+		return answer(502, map[string]any{"error": err.Error(), "permanent": apperr.IsPermanent(err)}), nil
 	}
 	return answer(200, map[string]any{"providerId": id, "sender": senderName(s)}), nil
 }
