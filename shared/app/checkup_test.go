@@ -199,8 +199,8 @@ func wantPermanent(t *testing.T, err error, code apperr.Code) {
 
 // settledElsewhere is a CampaignStore whose participant was settled
 // meanwhile with another appointment: SettleParticipant answers CONFLICT
-// (and from then on the appointment store fails), GetParticipant names the
-// other appointment.
+// (and from then on the appointment store fails), and GetParticipant then
+// names the other appointment.
 type settledElsewhere struct {
 	app.CampaignStore
 	outage *failingReads
@@ -213,7 +213,9 @@ func (s settledElsewhere) SettleParticipant(context.Context, string, app.Campaig
 
 func (s settledElsewhere) GetParticipant(ctx context.Context, campaignID, externalID string) (app.CampaignParticipant, error) {
 	p, err := s.CampaignStore.GetParticipant(ctx, campaignID, externalID)
-	p.Status, p.AppointmentID = app.ParticipantPlaced, "apt_other"
+	if s.outage.on.Load() { // after the conflicting settlement
+		p.Status, p.AppointmentID = app.ParticipantPlaced, "apt_other"
+	}
 	return p, err
 }
 
