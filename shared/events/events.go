@@ -1,13 +1,16 @@
 // Package events is the wire format of the events the system publishes: a
-// CloudEvents 1.0 JSON envelope (structured content mode) around the domain
-// object after the change, exactly as committed.
+// CloudEvents 1.0 JSON envelope (structured content mode) around the data of
+// outbound event contract v1 (data.go: the appointment after the change, as
+// committed, without personal data; docs/contracts/events and
+// docs/consumers.md).
 //
-// A message body looks like testdata/appointment-booked.json:
+// A message body looks like testdata/events-out/appointment.booked.json (at
+// the repository root):
 //
 //	{"specversion":"1.0","id":"evt_...","source":"urn:labchain:appointments",
 //	 "type":"appointment.booked","time":"2026-11-25T10:00:00.123Z",
 //	 "subject":"apt_...","datacontenttype":"application/json",
-//	 "traceparent":"00-...-...-01","data":{...the appointment...}}
+//	 "traceparent":"00-...-...-01","data":{...AppointmentData...}}
 //
 // Decode is strict: it accepts only the attributes above, spelled exactly so
 // and each at most once, and validates them (see CloudEvent.Validate).
@@ -73,15 +76,21 @@ type CloudEvent struct {
 	// TraceParent is the W3C traceparent of the change's request ("" if the
 	// request was not traced).
 	TraceParent string `json:"traceparent,omitempty"`
-	// Data is the object after the change, as committed (a JSON value, never
-	// null).
+	// Data is the event's data (a JSON value, never null): for the types
+	// the domain produces, AppointmentData or ReminderDueData (data.go).
 	Data json.RawMessage `json:"data"`
 }
 
-// New builds the envelope of a domain event: data is json.Marshal(ev.Data),
-// time is ev.Time in UTC. traceparent may be "". The result is validated.
+// New builds the envelope of a domain event: data is ev.Data mapped to its
+// wire type (a domain.Appointment to AppointmentData, a domain.ReminderDue
+// to ReminderDueData; other data is an error), time is ev.Time in UTC.
+// traceparent may be "". The result is validated.
 func New(ev domain.Event, traceparent string) (CloudEvent, error) {
-	data, err := json.Marshal(ev.Data)
+	wire, err := dataOf(ev)
+	if err != nil {
+		return CloudEvent{}, err
+	}
+	data, err := json.Marshal(wire)
 	if err != nil {
 		return CloudEvent{}, fmt.Errorf("events: encode data of %s %s: %w", ev.Type, ev.ID, err)
 	}

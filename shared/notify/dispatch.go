@@ -170,7 +170,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, j Job) ([]Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
-	suppressed := SuppressReason(kind, j.Appointment, cur)
+	suppressed := SuppressReason(kind, j.Appointment.Start, cur)
 	var data Data
 	var profile Profile
 	if suppressed == "" {
@@ -257,13 +257,14 @@ func (d *Dispatcher) observe(ctx context.Context, del Delivery) {
 }
 
 // SuppressReason says why a job's message must not be sent any more, given
-// the appointment when the job was made (then) and now (cur): "cancelled"
+// the visit's start when the job was made (then) and the appointment now
+// (cur): "cancelled"
 // for a visit cancelled since (never a reminder or confirmation for a
 // cancelled visit), "moved" for a reminder or reschedule alert of a start
 // that is no longer the visit's (the new start has its own), "not_booked"
 // for a reminder of a visit no longer booked (checked in, done). "" means
 // send; a confirmation of a visit moved since shows the new time.
-func SuppressReason(kind Kind, then, cur domain.Appointment) string {
+func SuppressReason(kind Kind, then time.Time, cur domain.Appointment) string {
 	switch kind {
 	case KindReminder:
 		switch {
@@ -271,7 +272,7 @@ func SuppressReason(kind Kind, then, cur domain.Appointment) string {
 			return "cancelled"
 		case cur.Status != domain.StatusBooked:
 			return "not_booked"
-		case !cur.Start.Equal(then.Start):
+		case !cur.Start.Equal(then):
 			return "moved"
 		}
 	case KindConfirmation, KindCheckupInvitation:
@@ -282,7 +283,7 @@ func SuppressReason(kind Kind, then, cur domain.Appointment) string {
 		switch {
 		case cur.Status == domain.StatusCancelled:
 			return "cancelled"
-		case !cur.Start.Equal(then.Start):
+		case !cur.Start.Equal(then):
 			return "moved"
 		}
 	}

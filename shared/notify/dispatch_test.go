@@ -355,14 +355,14 @@ func TestInFlightElsewhereIsRetried(t *testing.T) {
 
 func TestKindOf(t *testing.T) {
 	a := visit()
-	if k, _ := KindOf(domain.EventAppointmentBooked, a); k != KindConfirmation {
+	if k, _ := KindOf(domain.EventAppointmentBooked, a.Patient.ID); k != KindConfirmation {
 		t.Fatal(k)
 	}
 	a.Patient.ID = "chk-0123"
-	if k, _ := KindOf(domain.EventAppointmentBooked, a); k != KindCheckupInvitation {
+	if k, _ := KindOf(domain.EventAppointmentBooked, a.Patient.ID); k != KindCheckupInvitation {
 		t.Fatal(k)
 	}
-	if _, ok := KindOf(domain.EventAppointmentCheckedIn, a); ok {
+	if _, ok := KindOf(domain.EventAppointmentCheckedIn, a.Patient.ID); ok {
 		t.Fatal("checked_in makes no message")
 	}
 }

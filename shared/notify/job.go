@@ -17,8 +17,10 @@ import (
 type Job struct {
 	Event events.CloudEvent
 	// Appointment is the event's appointment as it was when the event was
-	// made (the dispatcher re-reads the current one).
-	Appointment domain.Appointment
+	// made, as the event carries it: ids, status and times, no personal
+	// data. The dispatcher re-reads the current appointment and takes
+	// everything it sends (contact details, locale, names) from the store.
+	Appointment events.AppointmentData
 	// LeadTime is a reminder's lead time (24 h, 2 h); zero for other kinds.
 	LeadTime time.Duration
 	// ReceiveCount is how many times the queue has delivered the job, this
@@ -31,12 +33,13 @@ type Job struct {
 const checkupPatientPrefix = "chk-"
 
 // KindOf returns the message kind of an event type, and false for a type
-// that makes no patient message. A booking for a check-up participant is an
-// invitation rather than a confirmation.
-func KindOf(eventType string, a domain.Appointment) (Kind, bool) {
+// that makes no patient message. A booking for a check-up participant
+// (patientID made by app.CheckupPatientID) is an invitation rather than a
+// confirmation.
+func KindOf(eventType, patientID string) (Kind, bool) {
 	switch eventType {
 	case domain.EventAppointmentBooked:
-		if strings.HasPrefix(a.Patient.ID, checkupPatientPrefix) {
+		if strings.HasPrefix(patientID, checkupPatientPrefix) {
 			return KindCheckupInvitation, true
 		}
 		return KindConfirmation, true
@@ -58,28 +61,29 @@ func KindOf(eventType string, a domain.Appointment) (Kind, bool) {
 
 // Kind returns the job's message kind (valid after Validate).
 func (j Job) Kind() Kind {
-	k, _ := KindOf(j.Event.Type, j.Appointment)
+	k, _ := KindOf(j.Event.Type, j.Appointment.Patient.ID)
 	return k
 }
 
 // UnmarshalJSON decodes a queue message body: a CloudEvent (decoded strictly
-// by events.Decode) whose data is the appointment, or for a reminder a
-// domain.ReminderDue.
+// by events.Decode) whose data is the appointment (events.AppointmentData),
+// or for a reminder an events.ReminderDueData. Jobs published before event
+// contract v1 (data: the whole appointment) are read too; their personal
+// fields are dropped, not used.
 func (j *Job) UnmarshalJSON(b []byte) error {
 	ce, err := events.Decode(b)
 	if err != nil {
 		return err
 	}
-	var out Job
-	out.Event = ce
+	out := Job{Event: ce}
 	if ce.Type == domain.EventAppointmentReminderDue {
-		var r domain.ReminderDue
-		if err := ce.DecodeData(&r); err != nil {
+		r, err := ce.ReminderDueData()
+		if err != nil {
 			return err
 		}
 		out.Appointment = r.Appointment
 		out.LeadTime = time.Duration(r.LeadMinutes) * time.Minute
-	} else if err := ce.DecodeData(&out.Appointment); err != nil {
+	} else if out.Appointment, err = ce.AppointmentData(); err != nil {
 		return err
 	}
 	*j = out
@@ -96,7 +100,7 @@ func (j Job) DedupeKey() string { return j.Event.ID }
 // appointment whose id is the event's subject. Its errors quote no field
 // value except the event type.
 func (j Job) Validate() error {
-	if _, ok := KindOf(j.Event.Type, j.Appointment); !ok {
+	if _, ok := KindOf(j.Event.Type, j.Appointment.Patient.ID); !ok {
 		return fmt.Errorf("notify: event type %q makes no patient message", j.Event.Type)
 	}
 	if j.Appointment.ID == "" || j.Appointment.ID != j.Event.Subject {

@@ -137,7 +137,8 @@ type pending struct {
 }
 
 // Publish sends each event (once per id; later duplicates in evs are ignored)
-// to every target of its type as one SQS message: body the CloudEvent JSON,
+// to every target of its type as one SQS message: body the CloudEvent JSON
+// with its data in event contract v1 (events.Upgrade),
 // message attributes ce-id, ce-type and traceparent (of the event's publish
 // span, a child of the request that made the change). Events accepted by
 // every target are then marked published; a failure to mark is logged and
@@ -280,6 +281,13 @@ func (p *Publisher) startSpan(ctx context.Context, ce events.CloudEvent, it *pen
 	}
 	sctx, span := p.tracer.Start(parent, "publish "+ce.Type, opts...)
 
+	// A record written before event contract v1 leaves in v1 (no personal
+	// data); a v1 record is unchanged.
+	ce, err := events.Upgrade(ce)
+	if err != nil {
+		it.err = err
+		return span
+	}
 	body, err := events.Encode(ce)
 	if err != nil {
 		it.err = err
