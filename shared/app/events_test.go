@@ -82,7 +82,8 @@ func TestEveryChangeRecordsItsEvent(t *testing.T) {
 			t.Errorf("%s: %s, want %s", subject, typesOf(got[subject]), want)
 		}
 	}
-	// Data is each change's result, exactly as committed; ids are fresh "evt_".
+	// Data is each change's result, exactly as committed (in event contract
+	// v1); ids are fresh "evt_".
 	results := map[string]domain.Appointment{}
 	for _, r := range []domain.Appointment{a, moved, in, done, b, cancelled, ns} {
 		results[r.ID+"@"+string(rune('0'+r.Version))] = r
@@ -94,7 +95,7 @@ func TestEveryChangeRecordsItsEvent(t *testing.T) {
 				t.Errorf("event id %q", ce.ID)
 			}
 			seen[ce.ID] = true
-			var d domain.Appointment
+			var d events.AppointmentData
 			must(t, ce.DecodeData(&d))
 			if !ce.Time.Equal(d.UpdatedAt) {
 				t.Errorf("%s %s: time %v, appointment updated %v", ce.Subject, ce.Type, ce.Time, d.UpdatedAt)
@@ -103,7 +104,7 @@ func TestEveryChangeRecordsItsEvent(t *testing.T) {
 			if !ok {
 				continue // c's booking and reschedule: checked through the store below
 			}
-			want, _ := json.Marshal(r)
+			want, _ := json.Marshal(events.AppointmentDataOf(r))
 			if string(ce.Data) != string(want) {
 				t.Errorf("%s %s data:\n%s\nwant\n%s", ce.Subject, ce.Type, ce.Data, want)
 			}
@@ -112,7 +113,7 @@ func TestEveryChangeRecordsItsEvent(t *testing.T) {
 	last := got[c.ID][len(got[c.ID])-1]
 	stored, err := f.svc.GetAppointment(ctx, admin, c.ID)
 	must(t, err)
-	if want, _ := json.Marshal(stored); string(last.Data) != string(want) {
+	if want, _ := json.Marshal(events.AppointmentDataOf(stored)); string(last.Data) != string(want) {
 		t.Errorf("last event of %s:\n%s\nstored:\n%s", c.ID, last.Data, want)
 	}
 }

@@ -127,9 +127,9 @@ func TestRecordReminderOncePerLeadAndStart(t *testing.T) {
 	if len(evs) != 1 || evs[0].ID != ev.ID || evs[0].Subject != a.ID || evs[0].TraceParent != tp {
 		t.Fatalf("events %+v", evs)
 	}
-	var data domain.ReminderDue
+	var data events.ReminderDueData
 	ok(t, evs[0].DecodeData(&data))
-	sameJSON(t, "event data", data, r)
+	sameJSON(t, "event data", data, events.ReminderDueDataOf(r))
 
 	// Another lead time of the same start is another reminder.
 	r3, ev3 := reminderOf(a, 1440)

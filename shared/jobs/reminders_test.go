@@ -20,7 +20,7 @@ func reminderKeys(t *testing.T, ces []events.CloudEvent) []string {
 	t.Helper()
 	var out []string
 	for _, ce := range ces {
-		var r domain.ReminderDue
+		var r events.ReminderDueData
 		must(t, ce.DecodeData(&r))
 		if ce.Subject != r.Appointment.ID {
 			t.Fatalf("event %s about %s carries %s", ce.ID, ce.Subject, r.Appointment.ID)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/domain"
+	"github.com/labchain/appointments/shared/events"
 	"github.com/labchain/appointments/shared/jobs"
 )
 
@@ -87,9 +88,9 @@ func TestStatusSweepMarksNoShowsOnce(t *testing.T) {
 	if len(evs) != 2 {
 		t.Fatalf("%d no-show events, want 2", len(evs))
 	}
-	var data domain.Appointment
+	var data events.AppointmentData
 	must(t, evs[0].DecodeData(&data))
-	if data.ID != missed.ID || data.Status != domain.StatusNoShow {
+	if data.ID != missed.ID || data.Status != string(domain.StatusNoShow) {
 		t.Fatalf("event data %+v", data)
 	}
 }

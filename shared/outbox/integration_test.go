@@ -223,12 +223,13 @@ func (w *world) drain(t *testing.T, target string) []message {
 	}
 }
 
-// committedJSON is the appointment as stored now, encoded as the API does.
+// committedJSON is the event data (contract v1) of the appointment as
+// stored now.
 func (w *world) committedJSON(t *testing.T, id string) string {
 	t.Helper()
 	a, err := w.store.GetAppointment(context.Background(), id)
 	must(t, err)
-	b, err := json.Marshal(a)
+	b, err := json.Marshal(events.AppointmentDataOf(a))
 	must(t, err)
 	return string(b)
 }

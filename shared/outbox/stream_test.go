@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/labchain/appointments/shared/dynamo"
+	"github.com/labchain/appointments/shared/events"
 	"github.com/labchain/appointments/shared/lambdakit"
 )
 
@@ -51,5 +52,43 @@ func TestStreamHandlerReportsExactlyTheFailedRecords(t *testing.T) {
 	// and evt_04 once.
 	if got := len(s.messages()); got != 4+5 {
 		t.Fatalf("%d messages after the rerun, want 9", got)
+	}
+}
+
+// TestRecordsBeforeV1LeaveInV1: the stream fixture holds outbox records
+// written before event contract v1 (data: the whole appointment, with the
+// patient's name and phone). They are published, in v1: no personal member,
+// the same id.
+func TestRecordsBeforeV1LeaveInV1(t *testing.T) {
+	payload, err := os.ReadFile("testdata/dynamodb-stream-outbox.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(payload), "Somchai Jaidee") {
+		t.Fatal("the fixture no longer holds a record before v1")
+	}
+	s := &fakeSender{}
+	h := NewStreamHandler(newPublisher(t, s, &fakeMarker{}), dynamo.OutboxEventFromStreamImage)
+	ctx, _, _ := testCtx()
+	if _, err := lambdakit.TypedHandler(h.Handle).Invoke(ctx, payload); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.accepted) == 0 {
+		t.Fatal("nothing published")
+	}
+	for _, m := range s.accepted {
+		for _, p := range []string{"Somchai", "+66812345678", `"locale"`, "preparation"} {
+			if strings.Contains(m.entry.Body, p) {
+				t.Fatalf("published %s", m.entry.Body)
+			}
+		}
+		ce, err := events.Decode([]byte(m.entry.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d events.AppointmentData
+		if err := ce.DecodeData(&d); err != nil || d.ID != ce.Subject || d.Patient.ID != "p-1001" || ce.ID != m.entry.Attributes[events.AttrID] {
+			t.Fatalf("published %s: %+v %v", m.entry.Body, d, err)
+		}
 	}
 }
