@@ -31,6 +31,26 @@ func run(m *testing.M) int {
 	// The platform is expensive (it builds every function); start it only when a test runs.
 	code := m.Run()
 	if platform != nil {
+		// Every event the run's flows emitted must pass its contract.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		problems, checked, err := emittedEventProblems(ctx, platform)
+		cancel()
+		switch {
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "FAIL: checking the emitted events: %v\n", err)
+			code = 1
+		case checked == 0 && code == 0:
+			fmt.Fprintln(os.Stderr, "FAIL: no outbox record found after the run: the event contract check saw nothing")
+			code = 1
+		case len(problems) > 0:
+			fmt.Fprintf(os.Stderr, "FAIL: %d of %d emitted events break the event contract (docs/contracts/events):\n", len(problems), checked)
+			for _, p := range problems {
+				fmt.Fprintln(os.Stderr, "  "+p)
+			}
+			code = 1
+		default:
+			fmt.Fprintf(os.Stderr, "event contract: %d emitted events checked\n", checked)
+		}
 		platform.Close()
 	}
 	return code
