@@ -67,7 +67,7 @@ func TestMultiStepChange(t *testing.T) {
 		byData[string(ce.Data)] = ce.Type
 	}
 	for _, st := range steps {
-		if byData[mustJSON(t, st.State)] != st.Event.Type {
+		if byData[mustJSON(t, events.AppointmentDataOf(st.State))] != st.Event.Type {
 			t.Errorf("no %s event carries v%d as committed", st.Event.Type, st.State.Version)
 		}
 	}
