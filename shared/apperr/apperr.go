@@ -13,20 +13,21 @@ type Code string
 
 // The codes. Adding one requires adding it to the HTTP status table in httpapi.
 const (
-	Validation           Code = "VALIDATION_FAILED"      // the request is malformed or breaks a field rule
-	Unauthenticated      Code = "UNAUTHENTICATED"        // no or unusable caller identity
-	Forbidden            Code = "FORBIDDEN"              // the caller's role may never do this
-	NotFound             Code = "NOT_FOUND"              // the object does not exist or is not visible to the caller
-	SlotUnavailable      Code = "SLOT_UNAVAILABLE"       // no free resource set at the requested time
-	OutsideSchedule      Code = "OUTSIDE_SCHEDULE"       // closed, off the grid, or outside the booking window
-	CancelCutoff         Code = "CANCEL_CUTOFF"          // a patient is too close to the start to change the visit
-	InvalidTransition    Code = "INVALID_TRANSITION"     // the lifecycle does not allow this status change
-	Conflict             Code = "CONFLICT"               // a concurrent change won; the caller may retry
-	IdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED" // same Idempotency-Key, different request
-	RequestInProgress    Code = "REQUEST_IN_PROGRESS"    // same Idempotency-Key while the first call still runs
-	LimitExceeded        Code = "LIMIT_EXCEEDED"         // a configured quota would be exceeded
-	PayloadTooLarge      Code = "PAYLOAD_TOO_LARGE"      // request body over the limit
-	Internal             Code = "INTERNAL"               // anything unexpected; never shown in detail to clients
+	Validation           Code = "VALIDATION_FAILED"       // the request is malformed or breaks a field rule
+	Unauthenticated      Code = "UNAUTHENTICATED"         // no or unusable caller identity
+	Forbidden            Code = "FORBIDDEN"               // the caller's role may never do this
+	NotFound             Code = "NOT_FOUND"               // the object does not exist or is not visible to the caller
+	SlotUnavailable      Code = "SLOT_UNAVAILABLE"        // no free resource set at the requested time
+	OutsideSchedule      Code = "OUTSIDE_SCHEDULE"        // closed, off the grid, or outside the booking window
+	CancelCutoff         Code = "CANCEL_CUTOFF"           // a patient is too close to the start to change the visit
+	InvalidTransition    Code = "INVALID_TRANSITION"      // the lifecycle does not allow this status change
+	Conflict             Code = "CONFLICT"                // a concurrent change won; the caller may retry
+	IdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED"  // same Idempotency-Key, different request
+	RequestInProgress    Code = "REQUEST_IN_PROGRESS"     // same Idempotency-Key while the first call still runs
+	LimitExceeded        Code = "LIMIT_EXCEEDED"          // a configured quota would be exceeded
+	PayloadTooLarge      Code = "PAYLOAD_TOO_LARGE"       // request body over the limit
+	Unavailable          Code = "TEMPORARILY_UNAVAILABLE" // the database is throttling or busy; retry later
+	Internal             Code = "INTERNAL"                // anything unexpected; never shown in detail to clients
 )
 
 // Error is the application error. Message is safe to show to clients for every
@@ -53,9 +54,16 @@ func E(code Code, format string, args ...any) *Error {
 }
 
 // Wrap builds an Internal error around an unexpected cause; the message given
-// is for logs only (clients always see a generic text for Internal).
+// is for logs only (clients always see a generic text for Internal). A cause
+// that is already Unavailable stays Unavailable (a busy database is not a
+// bug), with the given message added to the cause for the logs.
 func Wrap(err error, format string, args ...any) *Error {
-	return &Error{Code: Internal, Message: fmt.Sprintf(format, args...), Err: err}
+	msg := fmt.Sprintf(format, args...)
+	var e *Error
+	if errors.As(err, &e) && e.Code == Unavailable {
+		return &Error{Code: Unavailable, Message: e.Message, Err: fmt.Errorf("%s: %w", msg, err)}
+	}
+	return &Error{Code: Internal, Message: msg, Err: err}
 }
 
 // CodeOf returns the code of the first *Error in err's chain, Internal for any

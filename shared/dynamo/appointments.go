@@ -427,11 +427,23 @@ func (s *Store) transact(ctx context.Context, b *txBuilder, what string) error {
 	if len(b.items) > MaxTransactItems {
 		return apperr.E(apperr.Validation, "the change needs %d writes, more than the %d of one transaction", len(b.items), MaxTransactItems)
 	}
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: b.items})
-	if err == nil {
-		return nil
+	for attempt := 1; ; attempt++ {
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: b.items})
+		if err == nil {
+			return nil
+		}
+		err = cancellationError(err, b.roles, b.create, what)
+		if attempt == txConflictAttempts || !isTxConflict(err) {
+			return err
+		}
+		// Every item keeps its condition, so running the same transaction
+		// again is safe: a change that won meanwhile fails it properly.
+		select {
+		case <-time.After(time.Duration(attempt) * txConflictBackoff):
+		case <-ctx.Done():
+			return err
+		}
 	}
-	return cancellationError(err, b.roles, b.create, what)
 }
 
 // Page decoding for the list queries.

@@ -48,9 +48,10 @@ type Store struct {
 }
 
 // New returns a store over table. Build client once (at cold start) and share
-// it; New itself is cheap.
+// it; New itself is cheap. Errors the SDK still returns after its retries
+// for throttling or a busy server become TEMPORARILY_UNAVAILABLE (transient.go).
 func New(client Client, table string) *Store {
-	return &Store{db: client, table: aws.String(table)}
+	return &Store{db: classifying{client}, table: aws.String(table)}
 }
 
 // Table returns the table name.

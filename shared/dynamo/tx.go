@@ -21,13 +21,14 @@ const (
 // The reasons are per item, in request order; roles says what each item was.
 // When several items failed, the most actionable code wins: the appointment
 // or idempotency record changed (CONFLICT: re-read and retry) before a held
-// cell (SLOT_UNAVAILABLE).
+// cell (SLOT_UNAVAILABLE). Only transient reasons (TransactionConflict,
+// throttling) give TEMPORARILY_UNAVAILABLE.
 func cancellationError(err error, roles []txRole, create bool, what string) error {
 	var tce *types.TransactionCanceledException
 	if !errors.As(err, &tce) {
 		var inProgress *types.TransactionInProgressException
 		if errors.As(err, &inProgress) {
-			return &apperr.Error{Code: apperr.Conflict, Message: "a concurrent change is in progress; retry", Err: err}
+			return &apperr.Error{Code: apperr.Unavailable, Message: unavailableMessage, Err: err}
 		}
 		return apperr.Wrap(err, "dynamo: %s", what)
 	}
@@ -42,10 +43,12 @@ func cancellationError(err error, roles []txRole, create bool, what string) erro
 		case reasonNone, "":
 		case reasonConditionalCheckFailed:
 			failed[roles[i]] = true
-		case reasonTransactionConflict:
-			conflict = true
 		default:
-			other = true
+			if transientReasons[c] {
+				conflict = true
+			} else {
+				other = true
+			}
 		}
 	}
 	switch {
@@ -63,7 +66,10 @@ func cancellationError(err error, roles []txRole, create bool, what string) erro
 	case failed[roleReleaseCell], failed[roleHistory]:
 		return apperr.E(apperr.Conflict, "the appointment was changed by another request; reload and retry")
 	case conflict && !other:
-		return &apperr.Error{Code: apperr.Conflict, Message: "a concurrent change won; retry", Err: err}
+		// Another transaction was running on an item (or capacity ran out):
+		// nothing here failed a condition, so this is neither a taken slot nor
+		// a stale read, and the caller must not be told so (409).
+		return &apperr.Error{Code: apperr.Unavailable, Message: unavailableMessage, Err: err}
 	}
 	return apperr.Wrap(err, "dynamo: %s", what)
 }

@@ -85,13 +85,21 @@ func TestReasonCodes(t *testing.T) {
 		{reasons("ConditionalCheckFailed", "None", "ConditionalCheckFailed", "None", "None", "None"), apperr.Conflict},
 		{reasons("None", "None", "None", "None", "ConditionalCheckFailed", "None"), apperr.Conflict},
 		{reasons("None", "None", "None", "ConditionalCheckFailed", "None", "None"), apperr.Conflict},
-		{reasons("None", "TransactionConflict", "None", "None", "None", "None"), apperr.Conflict},
-		{reasons("None", "None", "ThrottlingError", "None", "None", "None"), apperr.Internal},
+		// Transient reasons are neither a taken slot nor a stale read: 503, never 409.
+		{reasons("None", "TransactionConflict", "None", "None", "None", "None"), apperr.Unavailable},
+		{reasons("None", "None", "ThrottlingError", "None", "None", "None"), apperr.Unavailable},
+		{reasons("None", "None", "ProvisionedThroughputExceeded", "TransactionConflict", "None", "None"), apperr.Unavailable},
+		// A failed condition says more than a conflict elsewhere.
+		{reasons("None", "TransactionConflict", "ConditionalCheckFailed", "None", "None", "None"), apperr.SlotUnavailable},
+		{reasons("None", "None", "ValidationError", "TransactionConflict", "None", "None"), apperr.Internal},
 		{reasons("None", "None", "None", "None", "None", "ConditionalCheckFailed"), apperr.Conflict},
 		{reasons("None", "None", "ConditionalCheckFailed", "None", "None", "ConditionalCheckFailed"), apperr.SlotUnavailable},
 		{reasons("None", "None"), apperr.Internal},
-		{&types.TransactionInProgressException{}, apperr.Conflict},
+		{&types.TransactionInProgressException{}, apperr.Unavailable},
 		{&types.InternalServerError{}, apperr.Internal},
+		// What the store's client returns for a server error after the SDK's retries.
+		{unavailable(&types.InternalServerError{}), apperr.Unavailable},
+		{unavailable(&types.ProvisionedThroughputExceededException{}), apperr.Unavailable},
 	} {
 		if got := apperr.CodeOf(cancellationError(tc.err, roles, false, "update x")); got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.err, got, tc.want)

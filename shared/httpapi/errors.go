@@ -23,6 +23,7 @@ var statusByCode = map[apperr.Code]int{
 	apperr.IdempotencyKeyReused: http.StatusUnprocessableEntity,
 	apperr.LimitExceeded:        http.StatusUnprocessableEntity,
 	apperr.PayloadTooLarge:      http.StatusRequestEntityTooLarge,
+	apperr.Unavailable:          http.StatusServiceUnavailable,
 	apperr.Internal:             http.StatusInternalServerError,
 }
 
@@ -35,8 +36,13 @@ func StatusOf(code apperr.Code) int {
 	return http.StatusInternalServerError
 }
 
-// internalMessage is all a client ever learns about a 5xx.
+// internalMessage is all a client ever learns about a 5xx other than 503.
 const internalMessage = "internal error"
+
+// RetryAfterSeconds is the Retry-After of every 503 (TEMPORARILY_UNAVAILABLE):
+// throttling and transaction conflicts in DynamoDB clear within about a
+// second, and the SDK has already retried with backoff before we give up.
+const RetryAfterSeconds = "1"
 
 // ErrorBody is the envelope of every non-2xx response:
 // {"error":{"code":"SLOT_UNAVAILABLE","message":"...","requestId":"..."}}.
@@ -53,12 +59,16 @@ type ErrorDetail struct {
 }
 
 // errorStatusAndBody maps err to its status and envelope. 5xx responses never
-// carry the cause: the code becomes INTERNAL and the message a fixed text.
+// carry the cause: the code becomes INTERNAL and the message a fixed text,
+// except for TEMPORARILY_UNAVAILABLE (503), whose code tells the client that
+// a retry after Retry-After may succeed.
 func errorStatusAndBody(err error, requestID string) (int, []byte) {
 	code := apperr.CodeOf(err)
 	status := StatusOf(code)
 	msg := apperr.MessageOf(err)
-	if status >= 500 {
+	if status == http.StatusServiceUnavailable {
+		msg = "temporarily unavailable; retry after the Retry-After delay"
+	} else if status >= 500 {
 		code, msg = apperr.Internal, internalMessage
 	}
 	b, mErr := json.Marshal(ErrorBody{Error: ErrorDetail{Code: code, Message: msg, RequestID: requestID}})

@@ -81,7 +81,7 @@ func TestStatusOf(t *testing.T) {
 		"SLOT_UNAVAILABLE": 409, "CONFLICT": 409, "REQUEST_IN_PROGRESS": 409, "OUTSIDE_SCHEDULE": 422,
 		"CANCEL_CUTOFF": 422, "INVALID_TRANSITION": 409, "IDEMPOTENCY_KEY_REUSED": 422,
 		"LIMIT_EXCEEDED": 422, "PAYLOAD_TOO_LARGE": 413, "INTERNAL": 500,
-		"SOMETHING_NEW": 500,
+		"TEMPORARILY_UNAVAILABLE": 503, "SOMETHING_NEW": 500,
 	}
 	for code, status := range want {
 		if got := StatusOf(code); got != status {
@@ -97,6 +97,28 @@ func TestClientErrorsKeepTheirMessage(t *testing.T) {
 	d := expectError(t, resp, 409, "SLOT_UNAVAILABLE")
 	if d.Message != "the 09:00 slot was just taken" || d.RequestID != "Ab1CdEfGhIjKlMn=" {
 		t.Errorf("envelope = %+v", d)
+	}
+}
+
+func TestUnavailableIsA503WithRetryAfter(t *testing.T) {
+	h := newHarness()
+	busy := &apperr.Error{Code: apperr.Unavailable, Message: "busy", Err: errors.New("ProvisionedThroughputExceededException prod-secret-table")}
+	h.svc.err = apperr.Wrap(busy, "dynamo: occupancy of b1")
+	resp := h.serve(t, BookAppointment(h.svc), bookEvent(t))
+	d := expectError(t, resp, 503, "TEMPORARILY_UNAVAILABLE")
+	if resp.Headers["Retry-After"] != RetryAfterSeconds {
+		t.Errorf("Retry-After = %q", resp.Headers["Retry-After"])
+	}
+	if strings.Contains(resp.Body, "secret") || strings.Contains(d.Message, "Provisioned") {
+		t.Errorf("503 body leaks the cause: %s", resp.Body)
+	}
+	// A plain 500 has no Retry-After: retrying a bug does not help.
+	h = newHarness()
+	h.svc.err = errors.New("boom")
+	resp = h.serve(t, BookAppointment(h.svc), bookEvent(t))
+	expectError(t, resp, 500, "INTERNAL")
+	if _, ok := resp.Headers["Retry-After"]; ok {
+		t.Error("Retry-After on a 500")
 	}
 }
 

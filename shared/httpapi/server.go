@@ -300,6 +300,9 @@ func (s *Server) finish(ctx context.Context, rt Route, ev *events.APIGatewayV2HT
 	if out.replayed {
 		h[HeaderIdempotentReplayed] = "true"
 	}
+	if out.status == http.StatusServiceUnavailable {
+		h["Retry-After"] = RetryAfterSeconds
+	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: out.status, Headers: h, Body: string(out.body)}
 }
 
