@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -72,6 +73,9 @@ type Rule struct {
 	// BodyContains, if set, restricts the rule to requests whose body contains
 	// it (e.g. a status value written by one UpdateItem and not another).
 	BodyContains string
+	// Rate, if in (0, 1), is the probability that a matching request is
+	// affected; the others fall through to the next rule. 0 means always.
+	Rate float64
 	// Hold, if set, makes the rule wait (after Latency) until the channel is
 	// closed or receives, so a test can act while the request is in flight.
 	Hold <-chan struct{}
@@ -176,6 +180,9 @@ func (p *Proxy) match(op string, body []byte) (Rule, bool) {
 			continue
 		}
 		if r.BodyContains != "" && !bytes.Contains(body, []byte(r.BodyContains)) {
+			continue
+		}
+		if r.Rate > 0 && r.Rate < 1 && rand.Float64() >= r.Rate {
 			continue
 		}
 		r.hits++

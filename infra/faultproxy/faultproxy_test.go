@@ -189,3 +189,19 @@ func TestOperation(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestRate(t *testing.T) {
+	p, b := start(t)
+	p.Add(Rule{Op: "PutItem", Kind: ServerError, Rate: 0.5})
+	c := client(p, 1)
+	failed := 0
+	for range 200 {
+		if put(c) != nil {
+			failed++
+		}
+	}
+	// Binomial(200, 0.5): outside [60, 140] has probability < 1e-8.
+	if failed < 60 || failed > 140 || int(b.writes.Load()) != 200-failed {
+		t.Fatalf("failed %d of 200, writes %d", failed, b.writes.Load())
+	}
+}
