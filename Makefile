@@ -9,7 +9,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # "BookAppointmentFunction" -> "book-appointment" (same rule as infra/samtemplate.FunctionName).
 kebab = $(shell echo '$(1)' | sed -E 's/Function$$//; s/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]')
 
-.PHONY: dev test test-short tools build bench invoke redrive lint clean
+.PHONY: dev test test-short tools build bench invoke redrive lint clean soak
 
 tools: ## install DynamoDB Local, the SQS emulator (npm local-aws-sqs), aws-lambda-rie (and Java/Node if missing) into .local/
 	@infra/scripts/install-tools.sh
@@ -29,6 +29,10 @@ bench: tools ## benchmarks; ratios are computed against a baseline in the same r
 
 invoke: tools ## run one function under the runtime emulator: make invoke FN=health EVENT=testdata/events/health.json
 	$(GO) run ./infra/cmd/localdev invoke -fn $(FN) -event $(EVENT)
+
+SOAK_DURATION ?= 10m
+soak: tools ## bounded soak of the local platform (mixed load, then errors, DLQ depths, memory); not part of `make test`: make soak SOAK_DURATION=3m
+	$(GO) run ./infra/cmd/soak -duration $(SOAK_DURATION)
 
 redrive: ## move a queue's DLQ messages back to it (local platform running): make redrive QUEUE=NotificationsQueue
 	$(GO) run ./infra/cmd/redrive -queue $(QUEUE)
