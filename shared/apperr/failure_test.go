@@ -28,6 +28,7 @@ var codeFailures = map[Code]Failure{
 	LimitExceeded:        Permanent,
 	PayloadTooLarge:      Permanent,
 	Internal:             Transient,
+	Unavailable:          Transient, // throttled or busy: retry later
 }
 
 func TestCodeClassification(t *testing.T) {
