@@ -219,8 +219,8 @@ func (s settledElsewhere) GetParticipant(ctx context.Context, campaignID, extern
 	return p, err
 }
 
-// failingReads is an app.Store whose GetAppointment fails transiently once
-// switched on.
+// failingReads is an app.Store whose appointment reads and updates fail
+// transiently once switched on.
 type failingReads struct {
 	app.Store
 	on atomic.Bool
@@ -233,6 +233,13 @@ func (s *failingReads) GetAppointment(ctx context.Context, id string) (domain.Ap
 		return domain.Appointment{}, errOutage
 	}
 	return s.Store.GetAppointment(ctx, id)
+}
+
+func (s *failingReads) UpdateAppointment(ctx context.Context, id string, update app.UpdateFunc) (domain.Appointment, error) {
+	if s.on.Load() {
+		return domain.Appointment{}, errOutage
+	}
+	return s.Store.UpdateAppointment(ctx, id, update)
 }
 
 // TestCheckupDuplicateCancelFailsTransiently is issue 16's failure mode 6:
