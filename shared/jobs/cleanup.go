@@ -11,7 +11,7 @@ import (
 	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
-	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/logctx"
 )
 
 // Defaults of Cleanup.
@@ -151,7 +151,7 @@ func (c *Cleanup) PurgeExpired(ctx context.Context, now time.Time) (ExpiryReport
 			errs = append(errs, err)
 		}
 	}
-	log := lambdakit.Logger(ctx)
+	log := logctx.Logger(ctx)
 	if err := errors.Join(errs...); err != nil {
 		log.ErrorContext(ctx, "purge expired: run failed; the watermark stays", "error", err.Error(), "report", rep)
 		return rep, fmt.Errorf("jobs: purge expired: %w", err)
@@ -205,7 +205,7 @@ func (c *Cleanup) MinimiseData(ctx context.Context, now time.Time) (PDPAReport, 
 		}
 		return nil
 	})
-	log := lambdakit.Logger(ctx)
+	log := logctx.Logger(ctx)
 	if err != nil {
 		log.ErrorContext(ctx, "data minimisation: run failed; the watermark stays", "error", err.Error(), "report", rep)
 		return rep, fmt.Errorf("jobs: data minimisation: %w", err)

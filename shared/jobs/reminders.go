@@ -8,7 +8,7 @@ import (
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/ids"
-	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/logctx"
 )
 
 // Reminder run windows.
@@ -78,7 +78,7 @@ type ReminderReport struct {
 // handled; otherwise Run returns the error (and the report so far) and the
 // next run covers the window again.
 func (r *Reminders) Run(ctx context.Context, now time.Time) (ReminderReport, error) {
-	log := lambdakit.Logger(ctx)
+	log := logctx.Logger(ctx)
 	var rep ReminderReport
 	to := now.UTC().Add(-IndexSettle)
 	w, found, err := r.store.GetWatermark(ctx, JobReminders)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
-	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/logctx"
 )
 
 // Defaults of StatusSweep.
@@ -81,7 +81,7 @@ func noShowDue(a domain.Appointment, grace time.Duration, now time.Time) bool {
 // idempotent (a no-show is no longer booked), and the watermark advances to
 // now − grace only when every visit was handled.
 func (s *StatusSweep) Run(ctx context.Context, now time.Time) (SweepReport, error) {
-	log := lambdakit.Logger(ctx)
+	log := logctx.Logger(ctx)
 	var rep SweepReport
 	now = now.UTC()
 	to := now.Add(-s.grace)

@@ -9,7 +9,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"go.opentelemetry.io/otel/trace"
+
+	"github.com/labchain/appointments/shared/logctx"
 )
 
 // Log field names shared by every line, so queries work across functions.
@@ -21,9 +22,9 @@ const (
 	// FieldColdStart is true on the first invocation of a process.
 	FieldColdStart = "coldStart"
 	// FieldTraceID is the OpenTelemetry trace id, when a span is active.
-	FieldTraceID = "traceId"
+	FieldTraceID = logctx.FieldTraceID
 	// FieldSpanID is the OpenTelemetry span id, when a span is active.
-	FieldSpanID = "spanId"
+	FieldSpanID = logctx.FieldSpanID
 )
 
 // NewLogger returns a JSON logger writing one object per line to w, with the key
@@ -38,27 +39,16 @@ func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
 	})))
 }
 
-type loggerKey struct{}
-
-// WithLogger returns ctx carrying l, for Logger to find.
+// WithLogger returns ctx carrying l, for Logger to find (logctx.With).
 func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
-	return context.WithValue(ctx, loggerKey{}, l)
+	return logctx.With(ctx, l)
 }
 
 // Logger returns the invocation's logger put in ctx by the Logging middleware
 // (its lines carry requestId, function and coldStart), or slog.Default() outside
 // an invocation. When ctx has an active span, the logger also carries traceId
-// and spanId so logs and traces join up.
-func Logger(ctx context.Context) *slog.Logger {
-	l, ok := ctx.Value(loggerKey{}).(*slog.Logger)
-	if !ok || l == nil {
-		l = slog.Default()
-	}
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-		l = l.With(FieldTraceID, sc.TraceID().String(), FieldSpanID, sc.SpanID().String())
-	}
-	return l
-}
+// and spanId so logs and traces join up (logctx.Logger).
+func Logger(ctx context.Context) *slog.Logger { return logctx.Logger(ctx) }
 
 // Logging logs the start and the end (with its duration and any error) of each
 // invocation, and puts a logger carrying the request id, the function name and
