@@ -7,17 +7,17 @@ import (
 
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
-	"github.com/labchain/appointments/shared/notify"
+	"github.com/labchain/appointments/shared/notice"
 )
 
 // NotificationStore keeps patients' channel preferences, push devices and
 // the delivery log (the DynamoDB store implements it).
 type NotificationStore interface {
-	GetProfile(ctx context.Context, patientID string) (notify.Profile, error)
-	PutPreferences(ctx context.Context, patientID string, p notify.Preferences, at time.Time) error
-	PutDevice(ctx context.Context, patientID string, d notify.Device) (created bool, err error)
+	GetProfile(ctx context.Context, patientID string) (notice.Profile, error)
+	PutPreferences(ctx context.Context, patientID string, p notice.Preferences, at time.Time) error
+	PutDevice(ctx context.Context, patientID string, d notice.Device) (created bool, err error)
 	RemoveDevice(ctx context.Context, patientID, token string) error
-	ListDeliveries(ctx context.Context, appointmentID string) ([]notify.Delivery, error)
+	ListDeliveries(ctx context.Context, appointmentID string) ([]notice.Delivery, error)
 }
 
 // Notifications are the patient-communication use cases of the API: a
@@ -37,7 +37,7 @@ func NewNotifications(svc *Service, store NotificationStore) *Notifications {
 // PreferencesView is a patient's preferences as the API shows them: Default
 // is true while the patient has never chosen (the defaults apply).
 type PreferencesView struct {
-	notify.Preferences
+	notice.Preferences
 	Default   bool       `json:"default"`
 	Devices   int        `json:"devices"`
 	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
@@ -71,10 +71,10 @@ func (n *Notifications) GetPreferences(ctx context.Context, actor domain.Actor, 
 	return view(p), nil
 }
 
-func view(p notify.Profile) PreferencesView {
+func view(p notice.Profile) PreferencesView {
 	v := PreferencesView{Preferences: p.Preferences, Default: !p.Set, Devices: len(p.Devices)}
 	if !p.Set {
-		v.Preferences = notify.DefaultPreferences()
+		v.Preferences = notice.DefaultPreferences()
 	} else {
 		at := p.UpdatedAt
 		v.UpdatedAt = &at
@@ -84,7 +84,7 @@ func view(p notify.Profile) PreferencesView {
 
 // PutPreferences replaces the caller's own preferences (every channel is
 // given: turning one off is an opt-out of that channel).
-func (n *Notifications) PutPreferences(ctx context.Context, actor domain.Actor, patientID string, p notify.Preferences) (PreferencesView, error) {
+func (n *Notifications) PutPreferences(ctx context.Context, actor domain.Actor, patientID string, p notice.Preferences) (PreferencesView, error) {
 	if err := selfOnly(actor, patientID); err != nil {
 		return PreferencesView{}, err
 	}
@@ -97,24 +97,24 @@ func (n *Notifications) PutPreferences(ctx context.Context, actor domain.Actor, 
 // RegisterDevice registers a push device token of the caller (PUT is
 // idempotent: re-registering keeps one device) and reports whether it is
 // new. platform is "fcm" (default) or "apns".
-func (n *Notifications) RegisterDevice(ctx context.Context, actor domain.Actor, patientID, token, platform string) (notify.Device, bool, error) {
+func (n *Notifications) RegisterDevice(ctx context.Context, actor domain.Actor, patientID, token, platform string) (notice.Device, bool, error) {
 	if err := selfOnly(actor, patientID); err != nil {
-		return notify.Device{}, false, err
+		return notice.Device{}, false, err
 	}
-	if !notify.ValidToken(token) {
-		return notify.Device{}, false, apperr.E(apperr.Validation, "token: must be 16..%d characters of letters, digits and : _ . -", notify.MaxTokenLength)
+	if !notice.ValidToken(token) {
+		return notice.Device{}, false, apperr.E(apperr.Validation, "token: must be 16..%d characters of letters, digits and : _ . -", notice.MaxTokenLength)
 	}
 	switch platform = strings.ToLower(strings.TrimSpace(platform)); platform {
 	case "":
-		platform = notify.PlatformFCM
-	case notify.PlatformFCM, notify.PlatformAPNS:
+		platform = notice.PlatformFCM
+	case notice.PlatformFCM, notice.PlatformAPNS:
 	default:
-		return notify.Device{}, false, apperr.E(apperr.Validation, "platform: must be fcm or apns")
+		return notice.Device{}, false, apperr.E(apperr.Validation, "platform: must be fcm or apns")
 	}
-	d := notify.Device{Token: token, Platform: platform, RegisteredAt: n.svc.clock()}
+	d := notice.Device{Token: token, Platform: platform, RegisteredAt: n.svc.clock()}
 	created, err := n.store.PutDevice(ctx, patientID, d)
 	if err != nil {
-		return notify.Device{}, false, err
+		return notice.Device{}, false, err
 	}
 	return d, created, nil
 }
@@ -125,15 +125,15 @@ func (n *Notifications) UnregisterDevice(ctx context.Context, actor domain.Actor
 	if err := selfOnly(actor, patientID); err != nil {
 		return err
 	}
-	if !notify.ValidToken(token) {
-		return apperr.E(apperr.Validation, "token: must be 16..%d characters of letters, digits and : _ . -", notify.MaxTokenLength)
+	if !notice.ValidToken(token) {
+		return apperr.E(apperr.Validation, "token: must be 16..%d characters of letters, digits and : _ . -", notice.MaxTokenLength)
 	}
 	return n.store.RemoveDevice(ctx, patientID, token)
 }
 
 // Deliveries returns an appointment's delivery log to whoever may see the
 // appointment (its patient, staff of its branch, admins; others get 404).
-func (n *Notifications) Deliveries(ctx context.Context, actor domain.Actor, appointmentID string) ([]notify.Delivery, error) {
+func (n *Notifications) Deliveries(ctx context.Context, actor domain.Actor, appointmentID string) ([]notice.Delivery, error) {
 	if _, err := n.svc.GetAppointment(ctx, actor, appointmentID); err != nil {
 		return nil, err
 	}

@@ -13,10 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/labchain/appointments/shared/apperr"
-	"github.com/labchain/appointments/shared/notify"
+	"github.com/labchain/appointments/shared/notice"
 )
-
-var _ notify.Store = (*Store)(nil)
 
 // Patient communication items (see keys.go):
 //
@@ -44,14 +42,14 @@ func deviceSK(token string) string {
 	return prefixDevice + hex.EncodeToString(sum[:16])
 }
 
-func deliverySK(jobID string, ch notify.Channel) string {
+func deliverySK(jobID string, ch notice.Channel) string {
 	return prefixNotif + jobID + "#" + string(ch)
 }
 
 // GetProfile returns a patient's preferences (Set false if never chosen)
 // and devices, oldest first, with one strongly consistent Query.
-func (s *Store) GetProfile(ctx context.Context, patientID string) (notify.Profile, error) {
-	p := notify.Profile{PatientID: patientID}
+func (s *Store) GetProfile(ctx context.Context, patientID string) (notice.Profile, error) {
+	p := notice.Profile{PatientID: patientID}
 	err := s.queryAll(ctx, &dynamodb.QueryInput{
 		TableName:                 s.table,
 		KeyConditionExpression:    aws.String("PK = :pk"),
@@ -61,24 +59,24 @@ func (s *Store) GetProfile(ctx context.Context, patientID string) (notify.Profil
 		switch str(item, attrEntity) {
 		case entityPrefs:
 			p.Set = true
-			p.Preferences = notify.Preferences{SMS: boolAttr(item, "sms"), Email: boolAttr(item, "email"), Push: boolAttr(item, "push")}
+			p.Preferences = notice.Preferences{SMS: boolAttr(item, "sms"), Email: boolAttr(item, "email"), Push: boolAttr(item, "push")}
 			p.UpdatedAt = timeAttr(item, "updatedAt")
 		case entityDevice:
-			p.Devices = append(p.Devices, notify.Device{
+			p.Devices = append(p.Devices, notice.Device{
 				Token: str(item, "token"), Platform: str(item, "platform"), RegisteredAt: timeAttr(item, "registeredAt"),
 			})
 		}
 		return nil
 	})
 	if err != nil {
-		return notify.Profile{}, apperr.Wrap(err, "dynamo: get profile")
+		return notice.Profile{}, apperr.Wrap(err, "dynamo: get profile")
 	}
 	sort.SliceStable(p.Devices, func(i, k int) bool { return p.Devices[i].RegisteredAt.Before(p.Devices[k].RegisteredAt) })
 	return p, nil
 }
 
 // PutPreferences replaces a patient's channel preferences.
-func (s *Store) PutPreferences(ctx context.Context, patientID string, p notify.Preferences, at time.Time) error {
+func (s *Store) PutPreferences(ctx context.Context, patientID string, p notice.Preferences, at time.Time) error {
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: s.table,
 		Item: map[string]types.AttributeValue{
@@ -94,9 +92,9 @@ func (s *Store) PutPreferences(ctx context.Context, patientID string, p notify.P
 }
 
 // PutDevice registers (or re-registers) a push device and reports whether
-// it is new. Beyond notify.MaxDevicesPerPatient the oldest devices are
+// it is new. Beyond notice.MaxDevicesPerPatient the oldest devices are
 // unregistered.
-func (s *Store) PutDevice(ctx context.Context, patientID string, d notify.Device) (bool, error) {
+func (s *Store) PutDevice(ctx context.Context, patientID string, d notice.Device) (bool, error) {
 	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: s.table,
 		Item: map[string]types.AttributeValue{
@@ -116,7 +114,7 @@ func (s *Store) PutDevice(ctx context.Context, patientID string, d notify.Device
 	if err != nil {
 		return true, err
 	}
-	for i := 0; i < len(p.Devices)-notify.MaxDevicesPerPatient; i++ {
+	for i := 0; i < len(p.Devices)-notice.MaxDevicesPerPatient; i++ {
 		if err := s.RemoveDevice(ctx, patientID, p.Devices[i].Token); err != nil {
 			return true, err
 		}
@@ -141,10 +139,10 @@ func (s *Store) RemoveDevice(ctx context.Context, patientID, token string) error
 // exists and is final or still leased at now: a lapsed Sending claim is
 // taken over, keeping its attempts and creation time. It returns whether d
 // was written and the stored delivery.
-func (s *Store) ClaimDelivery(ctx context.Context, d notify.Delivery, now time.Time) (bool, notify.Delivery, error) {
+func (s *Store) ClaimDelivery(ctx context.Context, d notice.Delivery, now time.Time) (bool, notice.Delivery, error) {
 	names := map[string]string{"#st": "status"}
 	values := map[string]types.AttributeValue{
-		":st": avS(string(d.Status)), ":sending": avS(string(notify.StatusSending)),
+		":st": avS(string(d.Status)), ":sending": avS(string(notice.StatusSending)),
 		":now": avN(now.UnixMilli()), ":zero": avN(0),
 		":job": avS(d.JobID), ":kind": avS(string(d.Kind)), ":ch": avS(string(d.Channel)),
 		":created": avS(d.CreatedAt.UTC().Format(timeLayout)), ":updated": avS(d.UpdatedAt.UTC().Format(timeLayout)),
@@ -152,7 +150,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, d notify.Delivery, now time.T
 	}
 	update := "SET #st = :st, jobId = :job, kind = :kind, channel = :ch, entity = :entity, reason = :reason, " +
 		"createdAt = if_not_exists(createdAt, :created), updatedAt = :updated, attempts = if_not_exists(attempts, :zero)"
-	if d.Status == notify.StatusSending {
+	if d.Status == notice.StatusSending {
 		update += ", leaseUntil = :lease"
 		values[":lease"] = avN(d.LeaseUntil.UnixMilli())
 	} else {
@@ -173,14 +171,14 @@ func (s *Store) ClaimDelivery(ctx context.Context, d notify.Delivery, now time.T
 		return false, deliveryFrom(d.AppointmentID, ccf.Item), nil
 	}
 	if err != nil {
-		return false, notify.Delivery{}, apperr.Wrap(err, "dynamo: claim delivery")
+		return false, notice.Delivery{}, apperr.Wrap(err, "dynamo: claim delivery")
 	}
 	return true, deliveryFrom(d.AppointmentID, out.Attributes), nil
 }
 
 // FinishDelivery stores a claimed delivery's final state, conditional on it
 // still being Sending (a final delivery is never overwritten).
-func (s *Store) FinishDelivery(ctx context.Context, d notify.Delivery) error {
+func (s *Store) FinishDelivery(ctx context.Context, d notice.Delivery) error {
 	return s.updateInFlight(ctx, d, "finish", "SET #st = :st, attempts = :att, providerMessageId = :pid, reason = :reason, updatedAt = :updated REMOVE leaseUntil",
 		map[string]types.AttributeValue{":st": avS(string(d.Status)), ":pid": avS(d.ProviderMessageID)})
 }
@@ -188,7 +186,7 @@ func (s *Store) FinishDelivery(ctx context.Context, d notify.Delivery) error {
 // ReleaseDelivery stores a claimed delivery's attempts and reason and ends
 // its lease at d.LeaseUntil, still in flight (conditional on it being so),
 // so that the job's next delivery takes it over.
-func (s *Store) ReleaseDelivery(ctx context.Context, d notify.Delivery) error {
+func (s *Store) ReleaseDelivery(ctx context.Context, d notice.Delivery) error {
 	return s.updateInFlight(ctx, d, "release", "SET attempts = :att, reason = :reason, updatedAt = :updated, leaseUntil = :lease",
 		map[string]types.AttributeValue{":lease": avN(d.LeaseUntil.UnixMilli())})
 }
@@ -196,11 +194,11 @@ func (s *Store) ReleaseDelivery(ctx context.Context, d notify.Delivery) error {
 // updateInFlight applies update to a delivery that is still Sending;
 // CONFLICT if it is not. values add to the attempts, reason and updatedAt
 // every update sets.
-func (s *Store) updateInFlight(ctx context.Context, d notify.Delivery, what, update string, values map[string]types.AttributeValue) error {
+func (s *Store) updateInFlight(ctx context.Context, d notice.Delivery, what, update string, values map[string]types.AttributeValue) error {
 	values[":att"] = avN(int64(d.Attempts))
 	values[":reason"] = avS(d.Reason)
 	values[":updated"] = avS(d.UpdatedAt.UTC().Format(timeLayout))
-	values[":sending"] = avS(string(notify.StatusSending))
+	values[":sending"] = avS(string(notice.StatusSending))
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 s.table,
 		Key:                       deliveryKey(d),
@@ -219,8 +217,8 @@ func (s *Store) updateInFlight(ctx context.Context, d notify.Delivery, what, upd
 }
 
 // ListDeliveries returns an appointment's delivery log, oldest first.
-func (s *Store) ListDeliveries(ctx context.Context, appointmentID string) ([]notify.Delivery, error) {
-	out := []notify.Delivery{}
+func (s *Store) ListDeliveries(ctx context.Context, appointmentID string) ([]notice.Delivery, error) {
+	out := []notice.Delivery{}
 	err := s.queryAll(ctx, &dynamodb.QueryInput{
 		TableName:              s.table,
 		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
@@ -243,14 +241,14 @@ func (s *Store) ListDeliveries(ctx context.Context, appointmentID string) ([]not
 	return out, nil
 }
 
-func deliveryKey(d notify.Delivery) map[string]types.AttributeValue {
+func deliveryKey(d notice.Delivery) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrPK: avS(apptPK(d.AppointmentID)), attrSK: avS(deliverySK(d.JobID, d.Channel))}
 }
 
-func deliveryFrom(appointmentID string, item map[string]types.AttributeValue) notify.Delivery {
-	d := notify.Delivery{
-		AppointmentID: appointmentID, JobID: str(item, "jobId"), Kind: notify.Kind(str(item, "kind")),
-		Channel: notify.Channel(str(item, "channel")), Status: notify.Status(str(item, "status")),
+func deliveryFrom(appointmentID string, item map[string]types.AttributeValue) notice.Delivery {
+	d := notice.Delivery{
+		AppointmentID: appointmentID, JobID: str(item, "jobId"), Kind: notice.Kind(str(item, "kind")),
+		Channel: notice.Channel(str(item, "channel")), Status: notice.Status(str(item, "status")),
 		Attempts: int(num(item, "attempts")), ProviderMessageID: str(item, "providerMessageId"),
 		Reason: str(item, "reason"), CreatedAt: timeAttr(item, "createdAt"), UpdatedAt: timeAttr(item, "updatedAt"),
 	}

@@ -8,17 +8,17 @@ import (
 	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
-	"github.com/labchain/appointments/shared/notify"
+	"github.com/labchain/appointments/shared/notice"
 )
 
 // NotificationUseCases is what the patient-communication routes need;
 // *app.Notifications implements it. Rules and error codes are its own.
 type NotificationUseCases interface {
 	GetPreferences(ctx context.Context, actor domain.Actor, patientID string) (app.PreferencesView, error)
-	PutPreferences(ctx context.Context, actor domain.Actor, patientID string, p notify.Preferences) (app.PreferencesView, error)
-	RegisterDevice(ctx context.Context, actor domain.Actor, patientID, token, platform string) (notify.Device, bool, error)
+	PutPreferences(ctx context.Context, actor domain.Actor, patientID string, p notice.Preferences) (app.PreferencesView, error)
+	RegisterDevice(ctx context.Context, actor domain.Actor, patientID, token, platform string) (notice.Device, bool, error)
 	UnregisterDevice(ctx context.Context, actor domain.Actor, patientID, token string) error
-	Deliveries(ctx context.Context, actor domain.Actor, appointmentID string) ([]notify.Delivery, error)
+	Deliveries(ctx context.Context, actor domain.Actor, appointmentID string) ([]notice.Delivery, error)
 }
 
 var _ NotificationUseCases = (*app.Notifications)(nil)
@@ -61,7 +61,7 @@ func PutNotificationPreferences(uc NotificationUseCases) Route {
 			if in.SMS == nil || in.Email == nil || in.Push == nil {
 				return nil, apperr.E(apperr.Validation, "sms, email and push are all required (true or false)")
 			}
-			v, err := uc.PutPreferences(ctx, r.Actor, id, notify.Preferences{SMS: *in.SMS, Email: *in.Email, Push: *in.Push})
+			v, err := uc.PutPreferences(ctx, r.Actor, id, notice.Preferences{SMS: *in.SMS, Email: *in.Email, Push: *in.Push})
 			if err != nil {
 				return nil, err
 			}
@@ -166,15 +166,15 @@ var errNoNotifications = apperr.E(apperr.Internal, "notification use cases are n
 func (noNotifications) GetPreferences(context.Context, domain.Actor, string) (app.PreferencesView, error) {
 	return app.PreferencesView{}, errNoNotifications
 }
-func (noNotifications) PutPreferences(context.Context, domain.Actor, string, notify.Preferences) (app.PreferencesView, error) {
+func (noNotifications) PutPreferences(context.Context, domain.Actor, string, notice.Preferences) (app.PreferencesView, error) {
 	return app.PreferencesView{}, errNoNotifications
 }
-func (noNotifications) RegisterDevice(context.Context, domain.Actor, string, string, string) (notify.Device, bool, error) {
-	return notify.Device{}, false, errNoNotifications
+func (noNotifications) RegisterDevice(context.Context, domain.Actor, string, string, string) (notice.Device, bool, error) {
+	return notice.Device{}, false, errNoNotifications
 }
 func (noNotifications) UnregisterDevice(context.Context, domain.Actor, string, string) error {
 	return errNoNotifications
 }
-func (noNotifications) Deliveries(context.Context, domain.Actor, string) ([]notify.Delivery, error) {
+func (noNotifications) Deliveries(context.Context, domain.Actor, string) ([]notice.Delivery, error) {
 	return nil, errNoNotifications
 }

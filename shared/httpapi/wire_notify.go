@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/labchain/appointments/shared/app"
-	"github.com/labchain/appointments/shared/notify"
+	"github.com/labchain/appointments/shared/notice"
 )
 
 // PreferencesRequest is the body of PUT
@@ -48,7 +48,7 @@ type DeviceResponse struct {
 	Created      bool      `json:"created"`
 }
 
-func deviceResponse(d notify.Device, created bool) DeviceResponse {
+func deviceResponse(d notice.Device, created bool) DeviceResponse {
 	return DeviceResponse{Platform: d.Platform, RegisteredAt: d.RegisteredAt, Created: created}
 }
 
@@ -71,7 +71,7 @@ type DeliveryResponse struct {
 	UpdatedAt         time.Time `json:"updatedAt"`
 }
 
-func deliveryResponse(d notify.Delivery) DeliveryResponse {
+func deliveryResponse(d notice.Delivery) DeliveryResponse {
 	return DeliveryResponse{
 		JobID: d.JobID, Kind: string(d.Kind), Channel: string(d.Channel), Status: string(d.Status),
 		Attempts: d.Attempts, ProviderMessageID: d.ProviderMessageID, Reason: d.Reason,

@@ -1,115 +1,70 @@
 package notify
 
-import (
-	"strings"
-	"time"
+import "github.com/labchain/appointments/shared/notice"
+
+// The model is package notice (stdlib only, shared with the use cases and
+// the stores); these names keep notify's vocabulary whole for its callers.
+type (
+	// Kind is a type of patient message (notice.Kind).
+	Kind = notice.Kind
+	// Channel is a way to reach a patient (notice.Channel).
+	Channel = notice.Channel
+	// Preferences are a patient's channel choices (notice.Preferences).
+	Preferences = notice.Preferences
+	// Device is a registered push device of a patient (notice.Device).
+	Device = notice.Device
+	// Profile is what the dispatcher knows about a patient (notice.Profile).
+	Profile = notice.Profile
+	// Status is the outcome of one delivery (notice.Status).
+	Status = notice.Status
+	// Delivery is one delivery log entry (notice.Delivery).
+	Delivery = notice.Delivery
 )
 
-// Preferences are a patient's channel choices. A patient who never chose has
-// DefaultPreferences: SMS and email (each only when the appointment has the
-// phone number or address) and push (only when a device is registered).
-type Preferences struct {
-	SMS   bool `json:"sms"`
-	Email bool `json:"email"`
-	Push  bool `json:"push"`
-}
+// Message kinds (see notice).
+const (
+	KindConfirmation        = notice.KindConfirmation
+	KindReschedule          = notice.KindReschedule
+	KindCancellation        = notice.KindCancellation
+	KindReminder            = notice.KindReminder
+	KindPaymentConfirmation = notice.KindPaymentConfirmation
+	KindRecollectionNeeded  = notice.KindRecollectionNeeded
+	KindResultsReady        = notice.KindResultsReady
+	KindCheckupInvitation   = notice.KindCheckupInvitation
+)
+
+// Channels (see notice).
+const (
+	ChannelSMS   = notice.ChannelSMS
+	ChannelEmail = notice.ChannelEmail
+	ChannelPush  = notice.ChannelPush
+)
+
+// Delivery statuses (see notice).
+const (
+	StatusSending    = notice.StatusSending
+	StatusSent       = notice.StatusSent
+	StatusFailed     = notice.StatusFailed
+	StatusSuppressed = notice.StatusSuppressed
+	StatusOptedOut   = notice.StatusOptedOut
+)
+
+// Device platforms and limits (see notice).
+const (
+	PlatformFCM          = notice.PlatformFCM
+	PlatformAPNS         = notice.PlatformAPNS
+	MaxDevicesPerPatient = notice.MaxDevicesPerPatient
+	MaxTokenLength       = notice.MaxTokenLength
+)
+
+// Kinds returns every kind, in a fixed order (notice.Kinds).
+func Kinds() []Kind { return notice.Kinds() }
+
+// Channels returns every channel, in a fixed order (notice.Channels).
+func Channels() []Channel { return notice.Channels() }
 
 // DefaultPreferences are the preferences of a patient who never chose.
-func DefaultPreferences() Preferences { return Preferences{SMS: true, Email: true, Push: true} }
+func DefaultPreferences() Preferences { return notice.DefaultPreferences() }
 
-// Allows reports whether the patient wants messages on ch.
-func (p Preferences) Allows(ch Channel) bool {
-	switch ch {
-	case ChannelSMS:
-		return p.SMS
-	case ChannelEmail:
-		return p.Email
-	case ChannelPush:
-		return p.Push
-	}
-	return false
-}
-
-// Device is a registered push device of a patient.
-type Device struct {
-	// Token is the FCM registration token or APNs device token. Personal
-	// data: never logged, never returned by the API in full.
-	Token        string    `json:"-"`
-	Platform     string    `json:"platform"`
-	RegisteredAt time.Time `json:"registeredAt"`
-}
-
-// Device platforms.
-const (
-	PlatformFCM  = "fcm"
-	PlatformAPNS = "apns"
-)
-
-// MaxDevicesPerPatient bounds a patient's registered devices; registering
-// one more replaces the oldest.
-const MaxDevicesPerPatient = 10
-
-// MaxTokenLength bounds a device token (FCM tokens are ~160 characters).
-const MaxTokenLength = 512
-
-// ValidToken reports whether s looks like a device token: 16..MaxTokenLength
-// of [A-Za-z0-9:_.-] (FCM registration tokens and hex APNs tokens).
-func ValidToken(s string) bool {
-	if len(s) < 16 || len(s) > MaxTokenLength {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":_.-", r)) {
-			return false
-		}
-	}
-	return true
-}
-
-// Profile is what the dispatcher needs to know about a patient: their
-// preferences (Set is false when they never chose) and devices.
-type Profile struct {
-	PatientID   string
-	Preferences Preferences
-	Set         bool
-	UpdatedAt   time.Time
-	Devices     []Device
-}
-
-// Status is the outcome of one delivery.
-type Status string
-
-// Delivery statuses. Sending is the in-flight state of a claimed delivery;
-// the others are final.
-const (
-	StatusSending    Status = "sending"
-	StatusSent       Status = "sent"
-	StatusFailed     Status = "failed"
-	StatusSuppressed Status = "suppressed" // the visit was cancelled or moved since the job was made
-	StatusOptedOut   Status = "opted_out"  // the patient turned the channel off
-)
-
-// Final reports whether s is a final status.
-func (s Status) Final() bool { return s != StatusSending && s != "" }
-
-// Delivery is one (appointment, kind, channel) message of one job: the
-// delivery log entry. It holds no message body and no contact detail.
-type Delivery struct {
-	AppointmentID string `json:"-"`
-	// JobID is the id of the event the message was made for; with the
-	// channel it identifies the delivery.
-	JobID             string  `json:"jobId"`
-	Kind              Kind    `json:"kind"`
-	Channel           Channel `json:"channel"`
-	Status            Status  `json:"status"`
-	Attempts          int     `json:"attempts"`
-	ProviderMessageID string  `json:"providerMessageId,omitempty"`
-	// Reason says why a delivery failed or was suppressed, as a fixed code
-	// (such as "cancelled", "moved", "provider_rejected", "retries_exhausted").
-	Reason    string    `json:"reason,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
-	// LeaseUntil is how long a Sending claim blocks other deliveries of the
-	// job; after it a retry may take the delivery over.
-	LeaseUntil time.Time `json:"-"`
-}
+// ValidToken reports whether s looks like a device token (notice.ValidToken).
+func ValidToken(s string) bool { return notice.ValidToken(s) }

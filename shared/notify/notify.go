@@ -14,40 +14,6 @@ import (
 	"github.com/labchain/appointments/shared/domain"
 )
 
-// Kind is a type of patient message.
-type Kind string
-
-// Message kinds. Each has a template per locale.
-const (
-	KindConfirmation        Kind = "confirmation"         // a visit was booked
-	KindReschedule          Kind = "reschedule"           // a visit moved
-	KindCancellation        Kind = "cancellation"         // a visit was cancelled
-	KindReminder            Kind = "reminder"             // a visit is coming (24 h, 2 h before)
-	KindPaymentConfirmation Kind = "payment_confirmation" // an order of the visit was paid
-	KindRecollectionNeeded  Kind = "recollection_needed"  // a sample must be taken again
-	KindResultsReady        Kind = "results_ready"        // lab results are ready
-	KindCheckupInvitation   Kind = "checkup_invitation"   // a corporate check-up visit was booked for the patient
-)
-
-// Kinds returns every kind, in a fixed order (template tests range over it).
-func Kinds() []Kind {
-	return []Kind{KindConfirmation, KindReschedule, KindCancellation, KindReminder,
-		KindPaymentConfirmation, KindRecollectionNeeded, KindResultsReady, KindCheckupInvitation}
-}
-
-// Channel is a way to reach a patient.
-type Channel string
-
-// Channels.
-const (
-	ChannelSMS   Channel = "sms"
-	ChannelEmail Channel = "email"
-	ChannelPush  Channel = "push"
-)
-
-// Channels returns every channel, in a fixed order.
-func Channels() []Channel { return []Channel{ChannelSMS, ChannelEmail, ChannelPush} }
-
 // Locales are the template locales; DefaultLocale is used for a patient
 // without a locale or with one there is no template for.
 var Locales = []string{"th", "en"}
