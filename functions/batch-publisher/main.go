@@ -7,10 +7,10 @@ import (
 
 	"github.com/labchain/appointments/shared/config"
 	"github.com/labchain/appointments/shared/lambdakit"
-	"github.com/labchain/appointments/shared/wiring"
+	"github.com/labchain/appointments/shared/wiring/publish"
 )
 
 func main() {
 	rt := lambdakit.MustInit(context.Background(), config.Config.RequireTable, config.Config.RequireQueues)
-	lambdakit.StartTyped(rt, wiring.OutboxStream(rt).Handle)
+	lambdakit.StartTyped(rt, publish.OutboxStream(rt).Handle)
 }

@@ -8,10 +8,10 @@ import (
 
 	"github.com/labchain/appointments/shared/config"
 	"github.com/labchain/appointments/shared/lambdakit"
-	"github.com/labchain/appointments/shared/wiring"
+	"github.com/labchain/appointments/shared/wiring/checkup"
 )
 
 func main() {
 	rt := lambdakit.MustInit(context.Background(), config.Config.RequireTable, config.Config.RequireDeadLetterQueue)
-	lambdakit.StartTyped(rt, wiring.CheckupBooking(rt).Handle)
+	lambdakit.StartTyped(rt, checkup.CheckupBooking(rt).Handle)
 }

@@ -8,11 +8,11 @@ import (
 
 	"github.com/labchain/appointments/shared/config"
 	"github.com/labchain/appointments/shared/lambdakit"
-	"github.com/labchain/appointments/shared/wiring"
+	"github.com/labchain/appointments/shared/wiring/checkup"
 )
 
 func main() {
 	rt := lambdakit.MustInit(context.Background(), config.Config.RequireTable,
 		config.Config.RequireDeadLetterQueue, config.Config.RequireCheckupWorkQueue)
-	lambdakit.StartTyped(rt, wiring.CheckupRoster(rt).Handle)
+	lambdakit.StartTyped(rt, checkup.CheckupRoster(rt).Handle)
 }

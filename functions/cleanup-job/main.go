@@ -6,10 +6,10 @@ import (
 
 	"github.com/labchain/appointments/shared/config"
 	"github.com/labchain/appointments/shared/lambdakit"
-	"github.com/labchain/appointments/shared/wiring"
+	"github.com/labchain/appointments/shared/wiring/scheduled"
 )
 
 func main() {
 	rt := lambdakit.MustInit(context.Background(), config.Config.RequireTable)
-	lambdakit.StartTyped(rt, wiring.CleanupJob(rt))
+	lambdakit.StartTyped(rt, scheduled.CleanupJob(rt))
 }

@@ -7,10 +7,10 @@ import (
 
 	"github.com/labchain/appointments/shared/config"
 	"github.com/labchain/appointments/shared/lambdakit"
-	"github.com/labchain/appointments/shared/wiring"
+	"github.com/labchain/appointments/shared/wiring/integrations"
 )
 
 func main() {
 	rt := lambdakit.MustInit(context.Background(), config.Config.RequireTable, config.Config.RequireDeadLetterQueue)
-	lambdakit.StartTyped(rt, wiring.LISConsumer(rt).Handle)
+	lambdakit.StartTyped(rt, integrations.LISConsumer(rt).Handle)
 }

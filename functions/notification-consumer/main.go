@@ -6,10 +6,10 @@ import (
 
 	"github.com/labchain/appointments/shared/config"
 	"github.com/labchain/appointments/shared/lambdakit"
-	"github.com/labchain/appointments/shared/wiring"
+	"github.com/labchain/appointments/shared/wiring/notifications"
 )
 
 func main() {
 	rt := lambdakit.MustInit(context.Background(), config.Config.RequireTable, config.Config.RequireDeadLetterQueue)
-	lambdakit.StartTyped(rt, wiring.NotificationConsumer(rt).Handle)
+	lambdakit.StartTyped(rt, notifications.NotificationConsumer(rt).Handle)
 }

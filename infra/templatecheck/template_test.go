@@ -305,6 +305,8 @@ func TestDashboard(t *testing.T) {
 // metric without data (an empty graph, a silence alarm that always fires).
 func TestMetricConsumersExist(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(root, "shared", "wiring", "*.go"))
+	sub, _ := filepath.Glob(filepath.Join(root, "shared", "wiring", "*", "*.go"))
+	files = append(files, sub...)
 	var src strings.Builder
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {

@@ -17,7 +17,7 @@ import (
 	"github.com/labchain/appointments/shared/messages"
 	"github.com/labchain/appointments/shared/sqsx"
 	"github.com/labchain/appointments/shared/testenv"
-	"github.com/labchain/appointments/shared/wiring"
+	"github.com/labchain/appointments/shared/wiring/checkup"
 )
 
 // recordedDeadLetters records what a consumer dead-letters.
@@ -77,9 +77,9 @@ func TestCheckupThroughTheConsumers(t *testing.T) {
 	sqsC := testenv.SQS(t)
 	workURL, _ := testenv.NewQueue(t, sqsC, false, 0)
 	dl := &recordedDeadLetters{}
-	work := &wiring.CheckupWorkSender{Sender: sqsx.NewBatchSender(sqsC), QueueURL: workURL}
-	rosterC := wiring.NewCheckupRosterConsumer(f.dyn, dl, work, f.clock.Now)
-	bookingC := wiring.NewCheckupBookingConsumer(f.dyn, dl, f.clock.Now)
+	work := &checkup.CheckupWorkSender{Sender: sqsx.NewBatchSender(sqsC), QueueURL: workURL}
+	rosterC := checkup.NewCheckupRosterConsumer(f.dyn, dl, work, f.clock.Now)
+	bookingC := checkup.NewCheckupBookingConsumer(f.dyn, dl, f.clock.Now)
 
 	r := messages.CheckupRoster{SchemaVersion: 1, EventID: "roster-1", Type: messages.TypeCheckupRoster,
 		OccurredAt: fixedNow, CampaignID: "acme-kit", BranchID: f.branch.ID, ServiceID: f.draw.ID,

@@ -1,5 +1,10 @@
 // Package wiring builds, once per cold start, the objects a function's main
 // needs, so every main.go stays a few lines of wiring with no decisions in it.
+// This package wires the HTTP routes (the use cases over DynamoDB and the
+// HTTP server); each other area has its own subpackage (checkup,
+// integrations, notifications, publish, scheduled), so that a function links
+// only what its area uses: a catalog route or the health check carries no
+// SES, SNS, SQS or notification templates (pinned by TestLeanFunctions).
 package wiring
 
 import (
@@ -8,14 +13,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/httpapi"
 	"github.com/labchain/appointments/shared/lambdakit"
-	"github.com/labchain/appointments/shared/outbox"
-	"github.com/labchain/appointments/shared/sqsx"
 )
 
 // Booking returns the booking use cases over the DynamoDB table of the
@@ -32,43 +34,24 @@ func Public(rt *lambdakit.Runtime) *httpapi.Server {
 	return httpapi.NewServer(nil, time.Now, rt.Config)
 }
 
-// OutboxStream returns the batch publisher: the handler of the booking
-// table's stream that publishes outbox records to their targets' queues (see
-// outbox.StreamHandler). Pass config.Config.RequireTable and
-// config.Config.RequireQueues to lambdakit.MustInit.
-func OutboxStream(rt *lambdakit.Runtime) *outbox.StreamHandler {
-	pub, _ := outboxPublisher(rt)
-	return outbox.NewStreamHandler(pub, dynamo.OutboxEventFromStreamImage)
-}
-
-// OutboxSweep returns the scheduled sweep that publishes outbox records left
-// PENDING longer than rt.Config.OutboxSweepAge, at most
-// rt.Config.OutboxSweepMaxRecords per run, through the same publisher.
-func OutboxSweep(rt *lambdakit.Runtime) *outbox.Sweeper {
-	pub, store := outboxPublisher(rt)
-	return outbox.NewSweeper(pub, store, rt.Config.OutboxSweepAge, rt.Config.OutboxSweepMaxRecords, time.Now)
-}
-
-// outboxPublisher builds the publisher over the table and the queues of the
-// configuration, with the embedded routing table. A bad routing table or a
-// routed target without a queue URL fails the cold start.
-func outboxPublisher(rt *lambdakit.Runtime) (*outbox.Publisher, *dynamo.Store) {
+// Notifications returns the patient-communication use cases (preferences,
+// devices, delivery log) over the function's table and the HTTP server.
+func Notifications(rt *lambdakit.Runtime) (*app.Notifications, *httpapi.Server) {
 	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
-	routes, err := outbox.DefaultRoutes()
-	if err != nil {
-		coldStartFailed(rt, err)
-	}
-	sender := sqsx.NewBatchSender(sqs.NewFromConfig(rt.AWS))
-	pub, err := outbox.NewPublisher(routes, outbox.QueueURLs(rt.Config), sender, store)
-	if err != nil {
-		coldStartFailed(rt, err)
-	}
-	return pub, store
+	svc := app.New(store, time.Now)
+	return app.NewNotifications(svc, store), httpapi.NewServer(store, time.Now, rt.Config)
 }
 
-// coldStartFailed logs err and exits, as lambdakit.MustInit does, so the
+// CheckupReports returns the campaign reports over the function's table and
+// the HTTP server that serves them.
+func CheckupReports(rt *lambdakit.Runtime) (*app.Checkup, *httpapi.Server) {
+	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	return app.NewCheckup(app.New(store, time.Now), store, nil), httpapi.NewServer(store, time.Now, rt.Config)
+}
+
+// ColdStartFailed logs err and exits, as lambdakit.MustInit does, so the
 // function fails its cold start visibly instead of every invocation.
-func coldStartFailed(rt *lambdakit.Runtime, err error) {
+func ColdStartFailed(rt *lambdakit.Runtime, err error) {
 	rt.Logger.Error("cold start failed", lambdakit.FieldFunction, rt.FunctionName, "error", err.Error())
 	_ = rt.Shutdown(context.Background())
 	os.Exit(1)

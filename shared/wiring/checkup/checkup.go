@@ -1,4 +1,6 @@
-package wiring
+// Package checkup wires the corporate check-up consumers: the roster
+// consumer and the work-item consumer that books each participant.
+package checkup
 
 import (
 	"context"
@@ -15,7 +17,6 @@ import (
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/consumer"
 	"github.com/labchain/appointments/shared/dynamo"
-	"github.com/labchain/appointments/shared/httpapi"
 	"github.com/labchain/appointments/shared/lambdakit"
 	"github.com/labchain/appointments/shared/messages"
 	"github.com/labchain/appointments/shared/metrics"
@@ -96,13 +97,6 @@ func (s settleMetrics) SettleParticipant(ctx context.Context, campaignID string,
 		metrics.EmitCheckupParticipant(ctx, metrics.ParticipantUnplaced, string(p.Reason))
 	}
 	return nil
-}
-
-// CheckupReports returns the campaign reports over the function's table and
-// the HTTP server that serves them.
-func CheckupReports(rt *lambdakit.Runtime) (*app.Checkup, *httpapi.Server) {
-	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
-	return app.NewCheckup(app.New(store, time.Now), store, nil), httpapi.NewServer(store, time.Now, rt.Config)
 }
 
 // CheckupWorkSender is app.CheckupWorkQueue over SQS: SendMessageBatch

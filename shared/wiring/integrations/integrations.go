@@ -1,4 +1,5 @@
-package wiring
+// Package integrations wires the consumers of the LIS and POS queues.
+package integrations
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package wiring_test
+package integrations_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/testenv"
-	"github.com/labchain/appointments/shared/wiring"
+	"github.com/labchain/appointments/shared/wiring/integrations"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -102,7 +102,7 @@ func TestLISConsumerDedupes(t *testing.T) {
 	store := dynamo.New(client, testenv.NewTable(t, client))
 	a := bookedVisit(t, store, "apt_lis")
 	dl := &deadLetters{}
-	c := wiring.NewLISConsumer(store, dl, func() time.Time { return now })
+	c := integrations.NewLISConsumer(store, dl, func() time.Time { return now })
 	ctx := context.Background()
 
 	b := lisBody("lis-1", a.ID, "collected", 1)
@@ -150,7 +150,7 @@ func TestPOSConsumerPermanentAndTransient(t *testing.T) {
 	store := dynamo.New(client, testenv.NewTable(t, client))
 	a := bookedVisit(t, store, "apt_pos")
 	dl := &deadLetters{}
-	c := wiring.NewPOSConsumer(store, dl, func() time.Time { return now })
+	c := integrations.NewPOSConsumer(store, dl, func() time.Time { return now })
 	ctx := context.Background()
 
 	paid := posBody("pos-1", a.ID, "br_1", "order.paid", "1250.00")
@@ -202,10 +202,10 @@ func TestUnknownAppointmentOnLastDelivery(t *testing.T) {
 	posMsg := posBody("pos-x", "apt_missing", "br_1", "order.paid", "350.00")
 	for name, mk := range map[string]func(dl *deadLetters) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error){
 		"lis": func(dl *deadLetters) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
-			return wiring.NewLISConsumer(store, dl, func() time.Time { return now }).Handle
+			return integrations.NewLISConsumer(store, dl, func() time.Time { return now }).Handle
 		},
 		"pos": func(dl *deadLetters) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
-			return wiring.NewPOSConsumer(store, dl, func() time.Time { return now }).Handle
+			return integrations.NewPOSConsumer(store, dl, func() time.Time { return now }).Handle
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -215,12 +215,12 @@ func TestUnknownAppointmentOnLastDelivery(t *testing.T) {
 			}
 			dl := &deadLetters{}
 			handle := mk(dl)
-			for receive := 1; receive <= wiring.LastDelivery; receive++ {
+			for receive := 1; receive <= integrations.LastDelivery; receive++ {
 				ev := sqsEvent(body)
 				ev.Records[0].Attributes["ApproximateReceiveCount"] = fmt.Sprint(receive)
 				// A batch whose every record failed is an invocation error.
 				resp, err := handle(ctx, ev)
-				last := receive == wiring.LastDelivery
+				last := receive == integrations.LastDelivery
 				if failed := err != nil || len(resp.BatchItemFailures) == 1; failed == last {
 					t.Fatalf("delivery %d: failures %+v (last %v)", receive, resp.BatchItemFailures, last)
 				}

@@ -1,4 +1,4 @@
-package wiring_test
+package integrations_test
 
 import (
 	"context"
@@ -17,7 +17,8 @@ import (
 	"github.com/labchain/appointments/shared/metrics"
 	"github.com/labchain/appointments/shared/metrics/metricstest"
 	"github.com/labchain/appointments/shared/testenv"
-	"github.com/labchain/appointments/shared/wiring"
+	"github.com/labchain/appointments/shared/wiring/checkup"
+	"github.com/labchain/appointments/shared/wiring/integrations"
 )
 
 // workItems collects the check-up work items a roster produces.
@@ -91,7 +92,7 @@ func TestCheckupParticipantOutcomes(t *testing.T) {
 	b, _ := json.Marshal(unknown)
 	bodies = append(bodies, string(b))
 
-	c := wiring.NewCheckupBookingConsumer(store, &deadLetters{}, clock)
+	c := checkup.NewCheckupBookingConsumer(store, &deadLetters{}, clock)
 	ctx, rec := metricsCtx("checkup-booking-fn")
 	if _, err := c.Handle(ctx, sqsEvent(bodies...)); err != nil {
 		t.Fatal(err)
@@ -130,7 +131,7 @@ func TestLISConsumerCountsProcessedMessages(t *testing.T) {
 	client, table := testenv.Table(t)
 	store := dynamo.New(client, table)
 	a := bookedVisit(t, store, "apt_lis_metrics")
-	c := wiring.NewLISConsumer(store, &deadLetters{}, func() time.Time { return now })
+	c := integrations.NewLISConsumer(store, &deadLetters{}, func() time.Time { return now })
 	ctx, rec := metricsCtx("lis-fn")
 	if _, err := c.Handle(ctx, sqsEvent(lisBody("lis-e1", a.ID, "collected", 1), `{"schemaVersion":1}`)); err != nil {
 		t.Fatal(err)

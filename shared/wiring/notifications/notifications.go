@@ -1,4 +1,6 @@
-package wiring
+// Package notifications wires the notification consumer: the dispatcher with
+// the senders of the environment (SES and SNS in AWS) and its options.
+package notifications
 
 import (
 	"context"
@@ -12,29 +14,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/consumer"
 	"github.com/labchain/appointments/shared/dynamo"
-	"github.com/labchain/appointments/shared/httpapi"
 	"github.com/labchain/appointments/shared/jobs"
 	"github.com/labchain/appointments/shared/lambdakit"
 	"github.com/labchain/appointments/shared/metrics"
 	"github.com/labchain/appointments/shared/notify"
 	"github.com/labchain/appointments/shared/notify/providers"
 	"github.com/labchain/appointments/shared/sqsx"
+	"github.com/labchain/appointments/shared/wiring"
 )
 
 // notificationConsumer names the notification consumer (it scopes the
 // dedupe records: never rename it).
 const notificationConsumer = "notifications"
-
-// Notifications returns the patient-communication use cases (preferences,
-// devices, delivery log) over the function's table and the HTTP server.
-func Notifications(rt *lambdakit.Runtime) (*app.Notifications, *httpapi.Server) {
-	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
-	svc := app.New(store, time.Now)
-	return app.NewNotifications(svc, store), httpapi.NewServer(store, time.Now, rt.Config)
-}
 
 // NotificationConsumer returns the consumer of NotificationsQueue with the
 // senders the environment selects (providers.ConfigFromEnv: SES and SNS in
@@ -48,19 +41,19 @@ func NotificationConsumer(rt *lambdakit.Runtime) *consumer.Consumer[notify.Job] 
 	dlq := sqsx.NewDLQ(sqsClient, rt.Config.DeadLetterQueueURL)
 	pcfg, err := providers.ConfigFromEnv(os.Getenv)
 	if err != nil {
-		coldStartFailed(rt, err)
+		wiring.ColdStartFailed(rt, err)
 	}
 	senders, err := providers.Senders(pcfg, rt.AWS)
 	if err != nil {
-		coldStartFailed(rt, err)
+		wiring.ColdStartFailed(rt, err)
 	}
 	opts, err := NotifyOptionsFromEnv(os.Getenv)
 	if err != nil {
-		coldStartFailed(rt, err)
+		wiring.ColdStartFailed(rt, err)
 	}
 	if rt.Config.NotificationsQueueURL == "" {
 		// The queue's own URL: jobs held by the quiet hours are hidden in it.
-		coldStartFailed(rt, errors.New("NOTIFICATIONS_QUEUE_URL is required"))
+		wiring.ColdStartFailed(rt, errors.New("NOTIFICATIONS_QUEUE_URL is required"))
 	}
 	return NewNotificationConsumer(store, dlq, sqsx.NewDelayer(sqsClient, rt.Config.NotificationsQueueURL), senders, opts)
 }

@@ -1,4 +1,4 @@
-package wiring_test
+package notifications_test
 
 import (
 	"context"
@@ -15,17 +15,17 @@ import (
 	"github.com/labchain/appointments/shared/events"
 	"github.com/labchain/appointments/shared/notify"
 	"github.com/labchain/appointments/shared/testenv"
-	"github.com/labchain/appointments/shared/wiring"
+	"github.com/labchain/appointments/shared/wiring/notifications"
 )
 
 func TestNotifyOptionsFromEnv(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	opts, err := wiring.NotifyOptionsFromEnv(env(map[string]string{"NOTIFY_MAX_ATTEMPTS": "6", "NOTIFY_BASE_BACKOFF_MS": "250", "NOTIFY_FINAL_RECEIVE": "2"}))
+	opts, err := notifications.NotifyOptionsFromEnv(env(map[string]string{"NOTIFY_MAX_ATTEMPTS": "6", "NOTIFY_BASE_BACKOFF_MS": "250", "NOTIFY_FINAL_RECEIVE": "2"}))
 	if err != nil || opts.MaxAttempts != 6 || opts.BaseBackoff != 250*time.Millisecond || opts.FinalReceive != 2 || opts.Observe == nil ||
 		opts.Quiet.QuietStart != "21:00" || opts.Quiet.QuietEnd != "07:00" {
 		t.Fatalf("%+v %v", opts, err)
 	}
-	_, err = wiring.NotifyOptionsFromEnv(env(map[string]string{"NOTIFY_MAX_ATTEMPTS": "0", "NOTIFY_BASE_BACKOFF_MS": "x", "NOTIFY_FINAL_RECEIVE": "5", "QUIET_HOURS": "late"}))
+	_, err = notifications.NotifyOptionsFromEnv(env(map[string]string{"NOTIFY_MAX_ATTEMPTS": "0", "NOTIFY_BASE_BACKOFF_MS": "x", "NOTIFY_FINAL_RECEIVE": "5", "QUIET_HOURS": "late"}))
 	if err == nil {
 		t.Fatal("bad values accepted")
 	}
@@ -34,7 +34,7 @@ func TestNotifyOptionsFromEnv(t *testing.T) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
 	}
-	if opts, err := wiring.NotifyOptionsFromEnv(env(nil)); err != nil || opts.MaxAttempts != 0 || opts.FinalReceive != 0 {
+	if opts, err := notifications.NotifyOptionsFromEnv(env(nil)); err != nil || opts.MaxAttempts != 0 || opts.FinalReceive != 0 {
 		t.Fatalf("defaults: %+v %v", opts, err) // zero: the dispatcher's defaults apply
 	}
 }
@@ -75,13 +75,13 @@ func TestResultsReadyHeldAtNight(t *testing.T) {
 	bkk, _ := time.LoadLocation("Asia/Bangkok")
 	clock := time.Date(2026, 12, 2, 2, 30, 0, 0, bkk)
 	sms := &countingSender{}
-	opts, err := wiring.NotifyOptionsFromEnv(func(string) string { return "" })
+	opts, err := notifications.NotifyOptionsFromEnv(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.Now = func() time.Time { return clock }
 	held := &heldDelays{got: map[string]time.Duration{}}
-	c := wiring.NewNotificationConsumer(store, &deadLetters{}, held, map[notify.Channel]notify.Sender{notify.ChannelSMS: sms}, opts)
+	c := notifications.NewNotificationConsumer(store, &deadLetters{}, held, map[notify.Channel]notify.Sender{notify.ChannelSMS: sms}, opts)
 
 	resp, err := c.Handle(ctx, sqsEvent(string(body)))
 	if err == nil && len(resp.BatchItemFailures) != 1 {

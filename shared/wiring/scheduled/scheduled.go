@@ -1,4 +1,6 @@
-package wiring
+// Package scheduled wires the scheduled jobs (reminders, status sweep,
+// cleanup) as EventBridge-scheduled Lambda handlers.
+package scheduled
 
 import (
 	"context"
@@ -11,6 +13,7 @@ import (
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/jobs"
 	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/wiring"
 )
 
 // Job adapts a job's Run to a scheduled Lambda handler: the run's now is
@@ -25,7 +28,7 @@ func Job[R any](run func(ctx context.Context, now time.Time) (R, error)) func(co
 func jobsConfig(rt *lambdakit.Runtime) (jobs.Config, *dynamo.Store) {
 	cfg, err := jobs.ConfigFromEnv(os.Getenv)
 	if err != nil {
-		coldStartFailed(rt, err)
+		wiring.ColdStartFailed(rt, err)
 	}
 	return cfg, dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
 }
