@@ -9,7 +9,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # "BookAppointmentFunction" -> "book-appointment" (same rule as infra/samtemplate.FunctionName).
 kebab = $(shell echo '$(1)' | sed -E 's/Function$$//; s/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]')
 
-.PHONY: dev test test-short tools build bench invoke redrive lint clean soak
+.PHONY: dev test test-short tools build bench invoke redrive clean soak
 
 tools: ## install DynamoDB Local, the SQS emulator (npm local-aws-sqs), aws-lambda-rie (and Java/Node if missing) into .local/
 	@infra/scripts/install-tools.sh
