@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/labchain/appointments/shared/config"
+	"github.com/labchain/appointments/shared/logctx"
 )
 
 // invokeCtx returns a context like the one the Lambda runtime passes.
@@ -96,7 +97,7 @@ func TestRuntimeMiddlewaresOrder(t *testing.T) {
 	// all present.
 	var sawLogger, sawSink, sawSpan bool
 	h := rt.Wrap(HandlerFunc(func(ctx context.Context, _ []byte) ([]byte, error) {
-		_, sawLogger = ctx.Value(loggerKey{}).(*slog.Logger)
+		_, sawLogger = logctx.From(ctx)
 		_, sawSink = ctx.Value(sinkKey{}).(*metricsSink)
 		sawSpan = trace.SpanContextFromContext(ctx).IsValid()
 		Logger(ctx).Info("in handler")

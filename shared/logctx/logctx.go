@@ -40,3 +40,9 @@ func Logger(ctx context.Context) *slog.Logger {
 	}
 	return l
 }
+
+// From returns the logger put in ctx by With, and whether there is one.
+func From(ctx context.Context) (*slog.Logger, bool) {
+	l, ok := ctx.Value(loggerKey{}).(*slog.Logger)
+	return l, ok && l != nil
+}
