@@ -36,9 +36,13 @@ func NewDelayer(client VisibilityAPI, url string) *Delayer {
 	return &Delayer{client: client, url: url}
 }
 
-// Delay hides r for d (whole seconds, at most consumer.MaxRetryDelay).
+// Delay hides r for d, rounded up to whole seconds (SQS's unit) and at most
+// consumer.MaxRetryDelay. Rounding up matters for holds: a job held until
+// quiet hours end must come back after that instant, not a fraction of a
+// second before it, when it would only be held again and burn a delivery.
 func (d *Delayer) Delay(ctx context.Context, r events.SQSMessage, delay time.Duration) error {
-	secs := int32(min(max(delay, 0), consumer.MaxRetryDelay) / time.Second)
+	delay = min(max(delay, 0), consumer.MaxRetryDelay)
+	secs := int32((delay + time.Second - 1) / time.Second)
 	_, err := d.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl: aws.String(d.url), ReceiptHandle: aws.String(r.ReceiptHandle), VisibilityTimeout: secs,
 	})
