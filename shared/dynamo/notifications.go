@@ -21,6 +21,7 @@ import (
 //	item                 PK                 SK
 //	preferences          PATIENT#<id>       #PREFS
 //	push device          PATIENT#<id>       DEVICE#<sha256(token), 32 hex>
+//	device owner         DEVICE#<same hash> #OWNER  (patientId: who holds the token)
 //	delivery (log)       APPT#<id>          NOTIF#<jobId>#<channel>
 //
 // A patient's preferences and devices share a partition, so GetProfile is
@@ -28,18 +29,26 @@ import (
 // log is one Query, and the delivery's key — job and channel — is what makes
 // a message go out at most once (ClaimDelivery is conditional on it).
 const (
-	skPrefs        = "#PREFS"
-	prefixDevice   = "DEVICE#"
-	prefixNotif    = "NOTIF#"
-	entityPrefs    = "NOTIFY_PREFS"
-	entityDevice   = "DEVICE"
-	entityDelivery = "DELIVERY"
-	timeLayout     = time.RFC3339Nano
+	skPrefs           = "#PREFS"
+	prefixDevice      = "DEVICE#"
+	prefixNotif       = "NOTIF#"
+	entityPrefs       = "NOTIFY_PREFS"
+	entityDevice      = "DEVICE"
+	entityDeviceOwner = "DEVICE_OWNER"
+	skDeviceOwner     = "#OWNER"
+	entityDelivery    = "DELIVERY"
+	timeLayout        = time.RFC3339Nano
 )
 
 func deviceSK(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return prefixDevice + hex.EncodeToString(sum[:16])
+}
+
+// deviceOwnerKey is the key of the item naming the one patient a token
+// belongs to (keyed by the same hash as the device record, not the token).
+func deviceOwnerKey(token string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: avS(deviceSK(token)), attrSK: avS(skDeviceOwner)}
 }
 
 func deliverySK(jobID string, ch notice.Channel) string {
@@ -92,23 +101,21 @@ func (s *Store) PutPreferences(ctx context.Context, patientID string, p notice.P
 }
 
 // PutDevice registers (or re-registers) a push device and reports whether
-// it is new. Beyond notice.MaxDevicesPerPatient the oldest devices are
-// unregistered.
+// it is new for this patient. A token belongs to one patient at a time: its
+// owner item (DEVICE#<hash> / #OWNER) is moved to patientID in the same
+// transaction that writes the device and deletes the previous owner's device
+// record, so a phone handed to another patient stops receiving the first
+// patient's pushes. Beyond notice.MaxDevicesPerPatient the oldest devices
+// are unregistered.
 func (s *Store) PutDevice(ctx context.Context, patientID string, d notice.Device) (bool, error) {
-	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: s.table,
-		Item: map[string]types.AttributeValue{
-			attrPK: avS(patientPK(patientID)), attrSK: avS(deviceSK(d.Token)), attrEntity: avS(entityDevice),
-			"token": avS(d.Token), "platform": avS(d.Platform), "registeredAt": avS(d.RegisteredAt.UTC().Format(timeLayout)),
-		},
-		ReturnValues: types.ReturnValueAllOld,
+	var created bool
+	err := retryOwnerRace(ctx, func() error {
+		var err error
+		created, err = s.putDeviceOnce(ctx, patientID, d)
+		return err
 	})
-	if err != nil {
-		return false, apperr.Wrap(err, "dynamo: put device")
-	}
-	created := len(out.Attributes) == 0
-	if !created {
-		return false, nil
+	if err != nil || !created {
+		return created, err
 	}
 	p, err := s.GetProfile(ctx, patientID)
 	if err != nil {
@@ -122,13 +129,119 @@ func (s *Store) PutDevice(ctx context.Context, patientID string, d notice.Device
 	return true, nil
 }
 
-// RemoveDevice unregisters a device; removing an unknown one is not an
-// error (DELETE is idempotent).
-func (s *Store) RemoveDevice(ctx context.Context, patientID, token string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+// errOwnerMoved is a lost race for a token's owner item: read again, retry.
+var errOwnerMoved = errors.New("dynamo: device owner changed concurrently")
+
+// retryOwnerRace runs f again while it loses the race for the owner item.
+func retryOwnerRace(ctx context.Context, f func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := f()
+		if !errors.Is(err, errOwnerMoved) || attempt >= 8 {
+			if errors.Is(err, errOwnerMoved) {
+				return apperr.E(apperr.Conflict, "the device is being registered concurrently; retry")
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return apperr.Wrap(ctx.Err(), "dynamo: put device")
+		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
+		}
+	}
+}
+
+// putDeviceOnce reads the token's owner and, in one transaction, writes the
+// device for patientID, moves the owner item (conditional on the owner
+// read) and deletes the previous owner's device record.
+func (s *Store) putDeviceOnce(ctx context.Context, patientID string, d notice.Device) (bool, error) {
+	ownerKey := deviceOwnerKey(d.Token)
+	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table, Key: ownerKey, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, apperr.Wrap(err, "dynamo: get device owner")
+	}
+	prev := str(got.Item, "patientId")
+	ownerCond := &types.Put{
 		TableName: s.table,
-		Key:       map[string]types.AttributeValue{attrPK: avS(patientPK(patientID)), attrSK: avS(deviceSK(token))},
-	})
+		Item: map[string]types.AttributeValue{
+			attrPK: ownerKey[attrPK], attrSK: ownerKey[attrSK], attrEntity: avS(entityDeviceOwner), "patientId": avS(patientID),
+		},
+	}
+	if got.Item == nil {
+		ownerCond.ConditionExpression = aws.String("attribute_not_exists(PK)")
+	} else {
+		ownerCond.ConditionExpression = aws.String("patientId = :prev")
+		ownerCond.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": avS(prev)}
+	}
+	device := &types.Put{
+		TableName: s.table,
+		Item: map[string]types.AttributeValue{
+			attrPK: avS(patientPK(patientID)), attrSK: avS(deviceSK(d.Token)), attrEntity: avS(entityDevice),
+			"token": avS(d.Token), "platform": avS(d.Platform), "registeredAt": avS(d.RegisteredAt.UTC().Format(timeLayout)),
+		},
+	}
+	items := []types.TransactWriteItem{{Put: ownerCond}, {Put: device}}
+	if prev != "" && prev != patientID {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: s.table,
+			Key:       map[string]types.AttributeValue{attrPK: avS(patientPK(prev)), attrSK: avS(deviceSK(d.Token))},
+		}})
+	}
+	created := prev != patientID
+	if !created {
+		// Owned already: new only if the record itself is missing (it was
+		// capped away or written before owner items existed).
+		rec, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: s.table, Key: map[string]types.AttributeValue{attrPK: device.Item[attrPK], attrSK: device.Item[attrSK]},
+			ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return false, apperr.Wrap(err, "dynamo: get device")
+		}
+		created = rec.Item == nil
+	}
+	if _, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}); err != nil {
+		var tce *types.TransactionCanceledException
+		if errors.As(err, &tce) {
+			for _, c := range reasonCodes(tce) {
+				if c == reasonConditionalCheckFailed || c == reasonTransactionConflict {
+					return false, errOwnerMoved
+				}
+			}
+		}
+		var inProgress *types.TransactionInProgressException
+		if errors.As(err, &inProgress) {
+			return false, errOwnerMoved
+		}
+		return false, apperr.Wrap(err, "dynamo: put device")
+	}
+	return created, nil
+}
+
+// RemoveDevice unregisters a device; removing an unknown one is not an
+// error (DELETE is idempotent). The token's owner item goes with it only if
+// it names patientID: a patient removing a token that has since moved to
+// another patient does not take it from them.
+func (s *Store) RemoveDevice(ctx context.Context, patientID, token string) error {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Delete: &types.Delete{
+			TableName: s.table,
+			Key:       map[string]types.AttributeValue{attrPK: avS(patientPK(patientID)), attrSK: avS(deviceSK(token))},
+		}},
+		{Delete: &types.Delete{
+			TableName: s.table, Key: deviceOwnerKey(token),
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR patientId = :p"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":p": avS(patientID)},
+		}},
+	}})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		// Owned by another patient (or changing): this patient's record, if
+		// any, is a leftover; delete it alone.
+		_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: s.table,
+			Key:       map[string]types.AttributeValue{attrPK: avS(patientPK(patientID)), attrSK: avS(deviceSK(token))},
+		})
+	}
 	if err != nil {
 		return apperr.Wrap(err, "dynamo: remove device")
 	}
