@@ -112,11 +112,20 @@ type CleanupReport struct {
 
 // Run purges expired records (PurgeExpired) and then minimises personal data
 // (MinimiseData); one failing does not stop the other, and the errors are
-// returned joined.
+// returned joined. The purge gets its own budget, half the invocation's
+// remaining time: a backlog of expired records ends its half (the watermark
+// stays, the next run continues) rather than leaving PDPA minimisation no
+// time to run.
 func (c *Cleanup) Run(ctx context.Context, now time.Time) (CleanupReport, error) {
 	var rep CleanupReport
 	var err1, err2 error
-	rep.Expired, err1 = c.PurgeExpired(ctx, now)
+	purgeCtx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		purgeCtx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)/2))
+		defer cancel()
+	}
+	rep.Expired, err1 = c.PurgeExpired(purgeCtx, now)
 	rep.PDPA, err2 = c.MinimiseData(ctx, now)
 	return rep, errors.Join(err1, err2)
 }
