@@ -51,6 +51,11 @@ type Store interface {
 	// Occupancy returns the held cells of a branch on the given local dates, with
 	// one request (page) per date.
 	Occupancy(ctx context.Context, branchID string, dates []string) (domain.Occupancy, error)
+	// OccupancyRange returns the held cells of a branch on the local dates from
+	// to to (inclusive), with one request (page) for the whole range. It may
+	// lag behind recent bookings (eventually consistent): for answers such as
+	// availability, never for booking decisions.
+	OccupancyRange(ctx context.Context, branchID, from, to string) (domain.Occupancy, error)
 
 	// CreateAppointment writes the appointment, its first history entry, all its
 	// cells and the outbox record of ev in one transaction. If ctx carries an

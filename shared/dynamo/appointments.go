@@ -83,6 +83,35 @@ func (s *Store) Occupancy(ctx context.Context, branchID string, dates []string) 
 	return occ, nil
 }
 
+// OccupancyRange returns the held cells of a branch on the local dates from
+// to to (inclusive, YYYY-MM-DD) with one Query of the branch's cell range in
+// GSI1 (pages followed). The index is eventually consistent: a cell taken or
+// released a moment ago may be missing or still present. Fine for an
+// availability answer (booking a slot shown free but just taken is refused by
+// the booking transaction); booking decisions use Occupancy.
+func (s *Store) OccupancyRange(ctx context.Context, branchID, from, to string) (domain.Occupancy, error) {
+	occ := domain.Occupancy{}
+	err := s.queryAll(ctx, &dynamodb.QueryInput{
+		IndexName:              aws.String(indexGSI1),
+		KeyConditionExpression: aws.String("GSI1PK = :pk AND GSI1SK BETWEEN :from AND :to"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": avS(branchCellsGSI1PK(branchID)), ":from": avS(from), ":to": avS(cellRangeEnd(to)),
+		},
+		ProjectionExpression: aws.String("GSI1SK, " + attrAppointmentID),
+	}, func(item map[string]types.AttributeValue) error {
+		k, ok := parseCellGSI1SK(str(item, attrGSI1SK))
+		if !ok {
+			return fmt.Errorf("malformed cell index key %q", str(item, attrGSI1SK))
+		}
+		occ[k] = str(item, attrAppointmentID)
+		return nil
+	})
+	if err != nil {
+		return nil, apperr.Wrap(err, "dynamo: occupancy of %s from %s to %s", branchID, from, to)
+	}
+	return occ, nil
+}
+
 // GetAppointment returns an appointment (strongly consistent read) or NOT_FOUND.
 func (s *Store) GetAppointment(ctx context.Context, id string) (domain.Appointment, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
@@ -145,6 +174,8 @@ func cellItem(branchID string, c domain.Cell, appointmentID string) map[string]t
 	return map[string]types.AttributeValue{
 		attrPK:            avS(cellsPK(branchID, c.Date)),
 		attrSK:            avS(cellSK(c.ResourceID, c.Start)),
+		attrGSI1PK:        avS(branchCellsGSI1PK(branchID)),
+		attrGSI1SK:        avS(cellGSI1SK(c.Date, c.ResourceID, c.Start)),
 		attrAppointmentID: avS(appointmentID),
 		attrEntity:        avS(entityCell),
 		attrTTL:           avN(c.Start.Add(cellTTL).Unix()),

@@ -18,7 +18,7 @@ import (
 //	opening hours     BRANCH#<id>                #HOURS
 //	resource          BRANCH#<branchId>          RES#<id>
 //	service           BRANCH#<branchId>          SVC#<id>
-//	cell              CELLS#<branchId>#<date>    <resourceId>#<unix s, 12 digits>
+//	cell              CELLS#<branchId>#<date>    <resourceId>#<unix s, 12 digits> BRCELLS#<branchId> / <date>#<resourceId>#<unix s, 12 digits>
 //	appointment       APPT#<id>                  #META                          BRDAY#<branchId>#<date> / <start>#<id> PATIENT#<patientId> / <start>#<id>
 //	history entry     APPT#<id>                  HIST#<at>#<version, 6 digits>
 //	idempotency rec.  IDEM#<key>                 #IDEM                                                                EXPIRY#<ttl date> / <ttl>#<PK>
@@ -36,9 +36,18 @@ import (
 // so LoadCatalog is a single Query. A cell item exists while an appointment
 // holds that cell: it is taken with attribute_not_exists(PK) inside the
 // booking transaction, which is what makes overbooking impossible; all cells
-// of a branch-day share one partition so Occupancy is one Query per day. Cells
+// of a branch-day share one partition so Occupancy (the strongly consistent
+// read that booking decisions use) is one Query per day. Cells
 // carry ttl = start + 7 days: past cells are useless, and correctness never
 // depends on their deletion.
+//
+// Cells also sit in GSI1 under BRCELLS#<branchId>, sorted by date, so the
+// cells of any date range of a branch are one Query (OccupancyRange, for
+// availability answers: eventually consistent, which is fine there because
+// the booking transaction refuses a cell taken meanwhile). Cell items written
+// before this index key existed (no GSI1PK) are not in the range; they are
+// future cells of at most MaxAdvanceDays, and IndexCells adds the keys to
+// them (run once per branch after deploying; idempotent).
 //
 // An outbox record is written in the same transaction as the appointment
 // change it reports (see outbox.go): its entity attribute is "outbox" (the
@@ -159,6 +168,27 @@ func parseCellSK(sk string) (domain.CellKey, bool) {
 		return domain.CellKey{}, false
 	}
 	return domain.CellKey{ResourceID: sk[:i], Start: n}, true
+}
+
+// branchCellsGSI1PK is the GSI1 partition of all cells of a branch.
+func branchCellsGSI1PK(branchID string) string { return "BRCELLS#" + branchID }
+
+// cellGSI1SK sorts a branch's cells by local date, then resource and start.
+func cellGSI1SK(date, resourceID string, start time.Time) string {
+	return date + "#" + cellSK(resourceID, start)
+}
+
+// cellRangeEnd is the upper bound of the cell index keys of dates up to and
+// including date: '$' sorts right after the '#' that follows the date.
+func cellRangeEnd(date string) string { return date + "$" }
+
+// parseCellGSI1SK splits a cell index sort key into resource id and unix seconds.
+func parseCellGSI1SK(sk string) (domain.CellKey, bool) {
+	i := strings.IndexByte(sk, '#')
+	if i <= 0 {
+		return domain.CellKey{}, false
+	}
+	return parseCellSK(sk[i+1:])
 }
 
 func apptPK(id string) string { return "APPT#" + id }

@@ -227,6 +227,20 @@ func (s *Store) LoadCatalog(_ context.Context, branchID string) (domain.Catalog,
 	}, nil
 }
 
+// OccupancyRange returns the held cells of a branch on the local dates from
+// to to (inclusive); always current here.
+func (s *Store) OccupancyRange(_ context.Context, branchID, from, to string) (domain.Occupancy, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	occ := domain.Occupancy{}
+	for k, id := range s.cells {
+		if k.branchID == branchID && k.date >= from && k.date <= to {
+			occ[domain.CellKey{ResourceID: k.resourceID, Start: k.start}] = id
+		}
+	}
+	return occ, nil
+}
+
 // Occupancy returns the held cells of a branch on the given local dates.
 func (s *Store) Occupancy(_ context.Context, branchID string, dates []string) (domain.Occupancy, error) {
 	s.mu.Lock()

@@ -434,3 +434,35 @@ func CompletionInTransaction(t T, s Store) {
 		t.Fatalf("the update did not complete its claim: %+v", old)
 	}
 }
+
+// OccupancyRangeCoversDates: the range read returns the cells of every date
+// from..to inclusive and none outside (an index may lag: polled briefly).
+func OccupancyRangeCoversDates(t T, s Store) {
+	ctx := context.Background()
+	must(t, create(ctx, s, appt("apt_1", nine.AddDate(0, 0, -1), "res_a"))) // before the range
+	must(t, create(ctx, s, appt("apt_2", nine, "res_a")))                   // first day
+	must(t, create(ctx, s, appt("apt_3", nine.AddDate(0, 0, 2), "res_b")))  // last day
+	must(t, create(ctx, s, appt("apt_4", nine.AddDate(0, 0, 3), "res_a")))  // after
+	want := domain.Occupancy{
+		{ResourceID: "res_a", Start: nine.Unix()}:                  "apt_2",
+		{ResourceID: "res_b", Start: nine.AddDate(0, 0, 2).Unix()}: "apt_3",
+	}
+	var occ domain.Occupancy
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var err error
+		occ, err = s.OccupancyRange(ctx, "br_1", day, "2026-12-03")
+		must(t, err)
+		if len(occ) == len(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(occ) != len(want) {
+		t.Fatalf("occupancy %v, want %v", occ, want)
+	}
+	for k, id := range want {
+		if occ[k] != id {
+			t.Fatalf("occupancy %v, want %v", occ, want)
+		}
+	}
+}

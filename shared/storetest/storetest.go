@@ -60,6 +60,7 @@ var Checks = map[string]Check{
 	"IdempotencyComplete":       IdempotencyComplete,
 	"IdempotencyRelease":        IdempotencyRelease,
 	"CompletionInTransaction":   CompletionInTransaction,
+	"OccupancyRangeCoversDates": OccupancyRangeCoversDates,
 }
 
 // Run runs every check, each on a store newStore returns (fresh and empty).
