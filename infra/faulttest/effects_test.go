@@ -23,7 +23,7 @@ import (
 	"github.com/labchain/appointments/shared/outbox"
 	"github.com/labchain/appointments/shared/sqsx"
 	"github.com/labchain/appointments/shared/testenv"
-	"github.com/labchain/appointments/shared/wiring"
+	"github.com/labchain/appointments/shared/wiring/integrations"
 )
 
 // seedBooked books n visits directly (no faults) on a branch of n stations
@@ -184,7 +184,7 @@ func TestLISConsumerUnderFaultsAppliesEachMessageOnce(t *testing.T) {
 	// as it would.
 	var clock atomic.Int64
 	clock.Store(now.Add(time.Hour).UnixNano())
-	c := wiring.NewLISConsumer(store, &dropDeadLetters{t: t}, func() time.Time { return time.Unix(0, clock.Load()) })
+	c := integrations.NewLISConsumer(store, &dropDeadLetters{t: t}, func() time.Time { return time.Unix(0, clock.Load()) })
 	deliver := func(batch []events.SQSMessage) map[string]bool {
 		clock.Add(int64(20 * time.Minute))
 		return deliver(c, batch)
@@ -240,7 +240,7 @@ func TestLISConsumerUnderFaultsAppliesEachMessageOnce(t *testing.T) {
 		m.Body = strings.Replace(m.Body, visits[i/2].ID, ctlVisits[i/2].ID, 1)
 		ctlMsgs[i] = m
 	}
-	if resp, err := wiring.NewLISConsumer(ctl, &dropDeadLetters{t: t}, func() time.Time { return now.Add(time.Hour) }).
+	if resp, err := integrations.NewLISConsumer(ctl, &dropDeadLetters{t: t}, func() time.Time { return now.Add(time.Hour) }).
 		Handle(quietCtx(), events.SQSEvent{Records: ctlMsgs}); err != nil || len(resp.BatchItemFailures) > 0 {
 		t.Fatalf("control: %+v %v", resp, err)
 	}
