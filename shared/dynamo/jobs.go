@@ -202,44 +202,6 @@ func (s *Store) recordReminder(ctx context.Context, r domain.ReminderDue, ev dom
 	return false, apperr.Wrap(err, "dynamo: record reminder of %s", a.ID)
 }
 
-// PurgeExpired deletes the items of one expiry index bucket (day: the UTC
-// date of their ttl, YYYY-MM-DD) whose ttl is before now: idempotency and
-// dedupe records, published outbox records. Each is deleted on condition
-// ttl < now, so an item whose ttl was extended since the (eventually
-// consistent) index was read survives and is counted in kept.
-func (s *Store) PurgeExpired(ctx context.Context, day string, now time.Time) (deleted, kept int, err error) {
-	err = s.queryAll(ctx, &dynamodb.QueryInput{
-		IndexName:              aws.String(indexGSI2),
-		KeyConditionExpression: aws.String(attrGSI2PK + " = :pk AND " + attrGSI2SK + " < :cut"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":  avS("EXPIRY#" + day),
-			":cut": avS(expiryCut(now)),
-		},
-		ProjectionExpression: aws.String(attrPK + ", " + attrSK),
-	}, func(item map[string]types.AttributeValue) error {
-		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:                 s.table,
-			Key:                       key(str(item, attrPK), str(item, attrSK)),
-			ConditionExpression:       aws.String("#ttl < :now"),
-			ExpressionAttributeNames:  map[string]string{"#ttl": attrTTL},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": avN(now.Unix())},
-		})
-		switch {
-		case err == nil:
-			deleted++
-		case isConditionFailed(err):
-			kept++
-		default:
-			return fmt.Errorf("delete %s: %w", str(item, attrPK), err)
-		}
-		return nil
-	})
-	if err != nil {
-		return deleted, kept, apperr.Wrap(err, "dynamo: purge expired items of %s", day)
-	}
-	return deleted, kept, nil
-}
-
 // RemoveHistoryReasons removes the free-text reason of every history entry
 // of an appointment that has one and that keep rejects, and returns how many
 // it changed. Each entry is one conditional update (the entry must exist), so

@@ -106,3 +106,13 @@ func (c classifying) TransactWriteItems(ctx context.Context, in *dynamodb.Transa
 	out, err := c.c.TransactWriteItems(ctx, in, o...)
 	return out, unavailable(err)
 }
+
+func (c classifying) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	out, err := c.c.BatchGetItem(ctx, in, o...)
+	return out, unavailable(err)
+}
+
+func (c classifying) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	out, err := c.c.BatchWriteItem(ctx, in, o...)
+	return out, unavailable(err)
+}

@@ -134,7 +134,8 @@ func (c *Cleanup) Run(ctx context.Context, now time.Time) (CleanupReport, error)
 // outbox records whose ttl is before now, without relying on DynamoDB's TTL
 // and without a Scan: it reads the expiry index's day buckets from the day of
 // the watermark of JobCleanup (first run: FirstExpiryLookback back) to today
-// (UTC), and deletes each item on condition that its ttl is still before now.
+// (UTC), and deletes the items whose ttl is still before now, in batches
+// (one read and one delete request per 25 items, see dynamo.Store.PurgeExpired).
 // The watermark advances to now when every bucket was purged.
 func (c *Cleanup) PurgeExpired(ctx context.Context, now time.Time) (ExpiryReport, error) {
 	var rep ExpiryReport

@@ -92,8 +92,9 @@ type CleanupStore interface {
 	WatermarkStore
 	AppointmentSource
 	// PurgeExpired deletes the items of the expiry index bucket of day (UTC
-	// date of their ttl) whose ttl is before now, each on that condition:
-	// deleted counts the deletions, kept the items refreshed meanwhile.
+	// date of their ttl) whose ttl is before now (checked by a consistent
+	// read just before each batch of deletions): deleted counts the
+	// deletions, kept the items refreshed meanwhile.
 	PurgeExpired(ctx context.Context, day string, now time.Time) (deleted, kept int, err error)
 	// RemoveHistoryReasons removes the reason of each history entry of the
 	// appointment that has one and that keep rejects; it returns how many.
