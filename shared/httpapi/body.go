@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"reflect"
-	"strings"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/labchain/appointments/shared/apperr"
+	"github.com/labchain/appointments/shared/strictjson"
 )
 
 // readBody returns the request body, base64-decoded when API Gateway marked it
@@ -46,80 +44,49 @@ func readBody(ev *events.APIGatewayV2HTTPRequest, max int64) ([]byte, error) {
 var errBodyRequired = apperr.E(apperr.Validation, "request body is required")
 
 // decodeStrict decodes body, which must be exactly one JSON object, into v
-// (a pointer to a struct), refusing unknown fields. Every error is
-// VALIDATION_FAILED with a message that names the offending field where there
-// is one.
+// (a pointer to a struct) with the project's strict decoder: no unknown,
+// wrongly-cased or repeated member names, no values of the wrong JSON type.
+// Every error is VALIDATION_FAILED with a message chosen by the kind of
+// problem (never by an error's text) that names the offending field where
+// there is one.
 func decodeStrict(body []byte, v any) error {
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 {
+	err := strictjson.Decode(body, v, strictjson.Options{})
+	if err == nil {
+		return nil
+	}
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		return apperr.E(apperr.Validation, "request body is invalid")
+	}
+	switch e.Kind {
+	case strictjson.Empty:
 		return errBodyRequired
-	}
-	if trimmed[0] != '{' {
+	case strictjson.NotObject:
 		return apperr.E(apperr.Validation, "request body must be a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
-	}
-	// Exactly one value: `{"a":1}{"a":2}` or `{} x` is refused, not half-read.
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return apperr.E(apperr.Validation, "request body must contain a single JSON object")
-	}
-	return nil
-}
-
-// decodeError turns an encoding/json error into a client-safe VALIDATION_FAILED.
-func decodeError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return apperr.E(apperr.Validation, "request body is not valid JSON (at byte %d)", syn.Offset)
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+	case strictjson.InvalidUTF8:
+		return apperr.E(apperr.Validation, "request body is not valid JSON (invalid UTF-8 at byte %d)", e.Offset)
+	case strictjson.Syntax:
+		return apperr.E(apperr.Validation, "request body is not valid JSON (at byte %d)", e.Offset)
+	case strictjson.Truncated:
 		return apperr.E(apperr.Validation, "request body is not valid JSON (truncated)")
-	case errors.As(err, &typ):
-		if typ.Field == "" {
+	case strictjson.TrailingData:
+		// `{"a":1}{"a":2}` or `{} x` is refused, not half-read.
+		return apperr.E(apperr.Validation, "request body must contain a single JSON object")
+	case strictjson.TooDeep:
+		return apperr.E(apperr.Validation, "request body nests deeper than %d levels", e.Limit)
+	case strictjson.DuplicateMember:
+		return apperr.E(apperr.Validation, "field %s appears twice", strictjson.QuoteName(e.Path))
+	case strictjson.UnknownMember:
+		return apperr.E(apperr.Validation, "unknown field %s", strictjson.QuoteName(e.Name))
+	case strictjson.WrongCase:
+		return apperr.E(apperr.Validation, "unknown field %s (did you mean %s?)", strictjson.QuoteName(e.Name), strictjson.QuoteName(e.Want))
+	case strictjson.WrongType:
+		if e.Path == "" {
 			return apperr.E(apperr.Validation, "request body must be a JSON object")
 		}
-		return apperr.E(apperr.Validation, "field %q must be %s", typ.Field, jsonKind(typ.Type))
-	}
-	// encoding/json reports unknown fields as a plain error: `json: unknown field "x"`.
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return apperr.E(apperr.Validation, "unknown field %s", name)
+		return apperr.E(apperr.Validation, "field %s must be %s", strictjson.QuoteName(e.Path), e.Want)
 	}
 	return apperr.E(apperr.Validation, "request body is invalid")
-}
-
-var timeType = reflect.TypeFor[time.Time]()
-
-// jsonKind describes the JSON a Go type expects, for error messages.
-func jsonKind(t reflect.Type) string {
-	if t == nil {
-		return "of another type"
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == timeType {
-		return "an RFC 3339 date-time string"
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	}
-	return "of another type"
 }
 
 // canonicalJSON returns body re-encoded so that whitespace and member order do

@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/labchain/appointments/shared/app"
+	"github.com/labchain/appointments/shared/apperr"
 )
 
 func TestStrictDecoding(t *testing.T) {
@@ -24,6 +26,10 @@ func TestStrictDecoding(t *testing.T) {
 		{"trailing garbage", `{"branchId":"br_01","serviceId":"s","start":"2025-03-10T09:00:00+07:00"} x`, false, 400, "VALIDATION_FAILED", "single JSON object"},
 		{"type error names the field", `{"branchId":7}`, false, 400, "VALIDATION_FAILED", `field "branchId" must be a string`},
 		{"nested type error names the path", `{"branchId":"b","patient":{"name":["x"]}}`, false, 400, "VALIDATION_FAILED", `field "patient.name" must be a string`},
+		{"wrongly-cased field", `{"BranchId":"br_01","serviceId":"s","start":"2025-03-10T09:00:00+07:00"}`, false, 400, "VALIDATION_FAILED", `unknown field "BranchId" (did you mean "branchId"?)`},
+		{"repeated field", `{"branchId":"br_01","serviceId":"s","branchId":"br_02","start":"2025-03-10T09:00:00+07:00"}`, false, 400, "VALIDATION_FAILED", `field "branchId" appears twice`},
+		{"repeated nested field", `{"branchId":"br_01","serviceId":"s","start":"2025-03-10T09:00:00+07:00","patient":{"id":"p","id":"q"}}`, false, 400, "VALIDATION_FAILED", `field "patient.id" appears twice`},
+		{"invalid UTF-8", "{\"branchId\":\"br\xff\",\"serviceId\":\"s\",\"start\":\"2025-03-10T09:00:00+07:00\"}", false, 400, "VALIDATION_FAILED", "invalid UTF-8 at byte 15"},
 		{"array body", `[{"branchId":"b"}]`, false, 400, "VALIDATION_FAILED", "JSON object"},
 		{"null body", `null`, false, 400, "VALIDATION_FAILED", "JSON object"},
 		{"empty body", ``, false, 400, "VALIDATION_FAILED", "body is required"},
@@ -51,6 +57,34 @@ func TestStrictDecoding(t *testing.T) {
 				t.Error("an invalid request reached the use case")
 			}
 		})
+	}
+}
+
+// messageLike decodes through its own method, whose error reads exactly like
+// encoding/json's unknown-field message.
+type messageLike struct{}
+
+func (*messageLike) UnmarshalJSON([]byte) error { return errors.New(`json: unknown field "ssn"`) }
+
+// TestDecodeErrorsAreNotReadFromText fails if decodeStrict went back to
+// reading encoding/json's message text: an error that only reads like an
+// unknown field is not reported as one.
+func TestDecodeErrorsAreNotReadFromText(t *testing.T) {
+	var v struct {
+		Name string      `json:"name"`
+		M    messageLike `json:"m"`
+	}
+	err := decodeStrict([]byte(`{"name":"n","m":{}}`), &v)
+	if apperr.CodeOf(err) != apperr.Validation {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "ssn") || !strings.Contains(err.Error(), "request body is invalid") {
+		t.Fatalf("the message came from an error's text: %v", err)
+	}
+	// A member whose name is encoding/json's message text is named as it is.
+	err = decodeStrict([]byte(`{"name":"n","json: unknown field \"name\"":1}`), &v)
+	if !strings.Contains(err.Error(), `unknown field "json: unknown field \"name\""`) {
+		t.Fatalf("err = %v", err)
 	}
 }
 
