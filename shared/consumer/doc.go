@@ -26,7 +26,8 @@
 // For every record of a batch, Handle:
 //
 //  1. decodes the body strictly into the message type (one JSON object, no
-//     unknown, duplicate or wrongly-cased member names, valid UTF-8) and calls
+//     unknown, duplicate or wrongly-cased member names, valid UTF-8; the
+//     decoder is shared/strictjson, the same as for HTTP bodies) and calls
 //     Validate. A failure here is permanent.
 //  2. claims the message's business key (DedupeKey, such as the producer's
 //     event id; not the SQS message id, which changes when a producer sends

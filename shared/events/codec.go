@@ -1,13 +1,13 @@
 package events
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/labchain/appointments/shared/domain"
+	"github.com/labchain/appointments/shared/strictjson"
 )
 
 // dataOf maps a domain event's data to its wire type: a domain.Appointment
@@ -95,18 +95,10 @@ func (a anyAppointment) v1() AppointmentData {
 	return out
 }
 
-// decodeStrict decodes b into v: unknown members and trailing data are
-// errors.
+// decodeStrict decodes b into v with the project's strict decoder: one
+// object, no unknown, wrongly-cased or repeated members, no trailing data.
 func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("trailing data")
-	}
-	return nil
+	return strictjson.Decode(b, v, strictjson.Options{})
 }
 
 // AppointmentData returns the appointment an appointment event is about: its

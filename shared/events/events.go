@@ -279,16 +279,12 @@ func decodeString(raw json.RawMessage, dst *string) error {
 	return json.Unmarshal(raw, dst)
 }
 
-// DecodeData decodes e.Data strictly into v (a pointer): unknown fields and
-// trailing data are errors.
+// DecodeData decodes e.Data strictly into v (a pointer) with the project's
+// strict decoder (shared/strictjson): unknown, wrongly-cased or repeated
+// members and trailing data are errors.
 func (e CloudEvent) DecodeData(v any) error {
-	dec := json.NewDecoder(bytes.NewReader(e.Data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := decodeStrict(e.Data, v); err != nil {
 		return fmt.Errorf("events: data of %s %s: %w", e.Type, e.ID, err)
-	}
-	if dec.More() {
-		return fmt.Errorf("events: data of %s %s: trailing data", e.Type, e.ID)
 	}
 	return nil
 }

@@ -8,7 +8,10 @@
 // if and only if it is valid against its schema (the contract tests check
 // this on every example, and the fuzz tests on generated bodies). Beyond the
 // schema, Decode also refuses bodies over MaxBodyBytes, bodies that are not
-// valid UTF-8, and objects with a repeated member name.
+// valid UTF-8, and objects with a repeated member name. The body is parsed by
+// the project's one strict JSON parser (shared/strictjson), whose typed
+// errors are worded here; the members are then read by hand (reader), which
+// is how the schema's presence and no-null rules are kept.
 //
 // Each type implements the consumer kit's message interface (Message):
 // DedupeKey is the producer's eventId; Validate checks the schema's rules on
@@ -19,11 +22,9 @@
 package messages
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ import (
 
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
+	"github.com/labchain/appointments/shared/strictjson"
 )
 
 // MaxBodyBytes is the largest message body accepted: SQS's limit, 256 KiB.
@@ -69,26 +71,9 @@ func Decode[T any, PT interface {
 	json.Unmarshaler
 }](body []byte) (T, error) {
 	var zero T
-	if len(body) > MaxBodyBytes {
-		return zero, invalid("message body: must be at most %d bytes (256 KiB)", MaxBodyBytes)
-	}
-	if !utf8.Valid(body) {
-		return zero, invalid("message body: must be valid UTF-8")
-	}
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return zero, invalid("message body: must be a JSON object")
-	}
 	var m T
-	if err := json.Unmarshal(body, PT(&m)); err != nil {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
-			return zero, invalid("message body: not valid JSON (at byte %d)", syn.Offset)
-		}
-		if apperr.CodeOf(err) == apperr.Validation {
-			return zero, err
-		}
-		return zero, invalid("message body: not valid JSON")
+	if err := PT(&m).UnmarshalJSON(body); err != nil {
+		return zero, err
 	}
 	if err := PT(&m).Validate(); err != nil {
 		return zero, err
@@ -214,94 +199,47 @@ func (v *validator) date(field, s string, required bool) {
 // levels.
 const maxDepth = 32
 
-// parseObject parses b, which must hold one JSON object, into a tree (objects
-// as map[string]any, arrays as []any, numbers as json.Number), refusing
-// repeated member names.
+// parseObject parses b with the project's strict JSON parser (at most
+// MaxBodyBytes of UTF-8 holding one JSON object, no repeated member names,
+// at most maxDepth levels) into a tree (objects as map[string]any, arrays as
+// []any, numbers as json.Number). Its errors are VALIDATION_FAILED, worded
+// by the kind of problem.
 func parseObject(b []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
+	tree, err := strictjson.Parse(b, strictjson.Options{MaxBytes: MaxBodyBytes, MaxDepth: maxDepth})
+	if err == nil {
+		return tree, nil
+	}
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
 		return nil, invalid("message body: not valid JSON")
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	switch e.Kind {
+	case strictjson.TooLarge:
+		return nil, invalid("message body: must be at most %d bytes (256 KiB)", MaxBodyBytes)
+	case strictjson.InvalidUTF8:
+		return nil, invalid("message body: must be valid UTF-8")
+	case strictjson.Empty, strictjson.NotObject:
 		return nil, invalid("message body: must be a JSON object")
+	case strictjson.Syntax, strictjson.Truncated, strictjson.TrailingData:
+		return nil, invalid("message body: not valid JSON (at byte %d)", e.Offset)
+	case strictjson.TooDeep:
+		return nil, invalid("message body: nests deeper than %d levels", maxDepth)
+	case strictjson.DuplicateMember:
+		return nil, invalid("%s %s: appears twice", memberIn(e.Parent()), quoteName(e.Name))
 	}
-	v, err := parseValue(dec, tok, 1)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalid("message body: must hold exactly one JSON object")
-	}
-	return v.(map[string]any), nil
+	return nil, invalid("message body: not valid JSON")
 }
 
-func parseValue(dec *json.Decoder, tok json.Token, depth int) (any, error) {
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return tok, nil
+// memberIn is "member", or "<path>: member" for a member below the top level.
+func memberIn(path string) string {
+	if path == "" {
+		return "member"
 	}
-	if depth > maxDepth {
-		return nil, invalid("message body: nests deeper than %d levels", maxDepth)
-	}
-	notJSON := invalid("message body: not valid JSON")
-	switch d {
-	case '{':
-		obj := map[string]any{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil, notJSON
-			}
-			name, _ := kt.(string)
-			if _, dup := obj[name]; dup {
-				return nil, invalid("member %s: appears twice", quoteName(name))
-			}
-			vt, err := dec.Token()
-			if err != nil {
-				return nil, notJSON
-			}
-			if obj[name], err = parseValue(dec, vt, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, notJSON
-		}
-		return obj, nil
-	case '[':
-		arr := []any{}
-		for dec.More() {
-			vt, err := dec.Token()
-			if err != nil {
-				return nil, notJSON
-			}
-			v, err := parseValue(dec, vt, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			arr = append(arr, v)
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, notJSON
-		}
-		return arr, nil
-	}
-	return nil, notJSON
+	return path + ": member"
 }
 
 // quoteName quotes a member name for an error message, at most 64 bytes of it.
-func quoteName(s string) string {
-	if len(s) > 64 {
-		cut := 61
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "..."
-	}
-	return strconv.Quote(s)
-}
+func quoteName(s string) string { return strictjson.QuoteName(s) }
 
 // unknownVersion returns the schemaVersion of a tree whose version is an
 // integer other than 1 (and small enough to be a version), or 0.
@@ -518,11 +456,7 @@ func (r *reader) done() {
 			first = n
 		}
 	}
-	where := "member"
-	if r.path != "" {
-		where = r.path + ": member"
-	}
-	r.fail("%s %s: is not in the contract (check the spelling and case)", where, quoteName(first))
+	r.fail("%s %s: is not in the contract (check the spelling and case)", memberIn(r.path), quoteName(first))
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

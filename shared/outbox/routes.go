@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/labchain/appointments/shared/config"
+	"github.com/labchain/appointments/shared/strictjson"
 )
 
 // Targets: the destinations an event can be routed to. Each is a queue whose
@@ -60,13 +61,8 @@ func ParseRoutes(data []byte, known []string) (Routes, error) {
 		Description string          `json:"description"`
 		Routes      json.RawMessage `json:"routes"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
+	if err := strictjson.Decode(data, &doc, strictjson.Options{}); err != nil {
 		return nil, fmt.Errorf("outbox: routes: %w", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("outbox: routes: data after the JSON object")
 	}
 	keys, err := objectKeys(doc.Routes)
 	if err != nil {
