@@ -74,9 +74,6 @@ func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (d
 	if !validID(in.Patient.ID) {
 		return domain.Appointment{}, apperr.E(apperr.Validation, "patient.id: letters, digits and _ . : - only")
 	}
-	if err := s.checkActiveLimit(ctx, actor); err != nil {
-		return domain.Appointment{}, err
-	}
 	cat, svc, err := s.catalog(ctx, in.BranchID, in.ServiceID)
 	if err != nil {
 		return domain.Appointment{}, err
@@ -107,7 +104,7 @@ func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (d
 		}
 		h := domain.HistoryEntry{At: now, To: domain.StatusBooked, Actor: actor.Ref(), Start: a.Start, End: a.End}
 		ev := domain.AppointmentEvent(s.newID("evt"), domain.EventAppointmentBooked, now, a)
-		if err := s.store.CreateAppointment(ctx, a, h, ev); err != nil {
+		if err := s.store.CreateAppointmentGuarded(ctx, a, h, ev, s.guard(actor, now)); err != nil {
 			return err
 		}
 		booked = a
@@ -362,32 +359,15 @@ func (s *Service) History(ctx context.Context, actor domain.Actor, id string) ([
 	return hs, err
 }
 
-// checkActiveLimit refuses a patient's booking when they already hold the
-// configured number of upcoming visits (an abuse limit: it reads the patient
-// index, so two simultaneous bookings may both pass; the capacity guarantee
-// does not depend on it).
-func (s *Service) checkActiveLimit(ctx context.Context, actor domain.Actor) error {
-	if s.maxActive <= 0 || actor.Role != domain.RolePatient {
-		return nil
+// guard is what a booking by actor at now must also satisfy: a patient
+// booking for themself may hold at most maxActive upcoming visits (booked or
+// checked in, start after now; staff and admins are not capped, but visits
+// they book count). The store checks it in the booking's own transaction, so
+// two simultaneous bookings cannot both pass it.
+func (s *Service) guard(actor domain.Actor, now time.Time) Guard {
+	g := Guard{Now: now}
+	if s.maxActive > 0 && actor.Role == domain.RolePatient {
+		g.MaxUpcoming = s.maxActive
 	}
-	now := s.clock()
-	active, cursor := 0, ""
-	for {
-		page, err := s.store.ListAppointmentsByPatient(ctx, actor.PatientID, 100, cursor)
-		if err != nil {
-			return err
-		}
-		for _, a := range page.Items {
-			if (a.Status == domain.StatusBooked || a.Status == domain.StatusCheckedIn) && a.Start.After(now) {
-				active++
-			}
-		}
-		if active >= s.maxActive {
-			return apperr.E(apperr.LimitExceeded, "a patient may hold at most %d upcoming appointments", s.maxActive)
-		}
-		if page.Cursor == "" {
-			return nil
-		}
-		cursor = page.Cursor
-	}
+	return g
 }

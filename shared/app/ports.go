@@ -64,6 +64,12 @@ type Store interface {
 	// event's data is a (ev.Data is not used), with the traceparent of the span
 	// in ctx.
 	CreateAppointment(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event) error
+	// CreateAppointmentGuarded is CreateAppointment with g's conditions
+	// checked in the same transaction: LIMIT_EXCEEDED when g.MaxUpcoming > 0
+	// and the patient already holds that many visits domain.Upcoming at g.Now.
+	// Exact under concurrency: of simultaneous bookings of one patient, no
+	// more commit than the cap allows.
+	CreateAppointmentGuarded(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event, g Guard) error
 	// UpdateAppointment is the one way to change an appointment: it reads it
 	// (strongly consistent; NOT_FOUND if missing), calls update with it and
 	// writes the Change update returns in one transaction conditional on the
@@ -86,6 +92,21 @@ type Store interface {
 	ListAppointmentsByPatient(ctx context.Context, patientID string, limit int, cursor string) (Page[domain.Appointment], error)
 	// History returns an appointment's history, oldest first.
 	History(ctx context.Context, appointmentID string) ([]domain.HistoryEntry, error)
+}
+
+// Guard is what a booking's transaction checks besides the cells it takes
+// (CreateAppointmentGuarded).
+//
+// Every store keeps, for each patient, the set of their Active visits
+// (booked or checked in) with their starts, updated in the transaction of
+// every booking and every change of status, start or patient, whatever the
+// Guard: the cap counts the members of that set that start after Now, so a
+// visit stops counting when its start passes without any write.
+type Guard struct {
+	// MaxUpcoming > 0 caps the patient's upcoming visits, this one included.
+	MaxUpcoming int
+	// Now is the instant at which visits are counted as upcoming.
+	Now time.Time
 }
 
 // IdempotencyStore keeps idempotency records (Powertools semantics).

@@ -85,3 +85,13 @@ func Reschedule(a Appointment, plan Plan, now time.Time) (Appointment, error) {
 	next.Version, next.UpdatedAt = a.Version+1, now
 	return next, nil
 }
+
+// Active reports whether a visit in status s counts toward its patient's cap
+// on upcoming visits while its start is in the future (booked or checked in;
+// a visit checked in early still counts until it starts).
+func (s Status) Active() bool { return s == StatusBooked || s == StatusCheckedIn }
+
+// Upcoming reports whether a counts toward its patient's cap at now: it is
+// Active and starts after now. A visit stops counting the moment its start
+// passes, whatever its status then.
+func Upcoming(a Appointment, now time.Time) bool { return a.Status.Active() && a.Start.After(now) }

@@ -152,6 +152,10 @@ type Catalog struct {
 	Hours     Hours
 	Resources []Resource
 	Services  []Service
+	// Version changes with every write to the catalog (0 for a catalog
+	// written before versions existed), so that a booking planned on a cached
+	// catalog can require, in its own transaction, that it is still current.
+	Version int64
 }
 
 // Patient is the person a visit is for. Contact fields are personal data.

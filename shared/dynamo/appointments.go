@@ -200,6 +200,12 @@ const (
 	roleReleaseCell
 	roleIdempotency
 	roleOutbox
+	// roleVisits writes a patient's visit set without a condition,
+	// roleVisitsCap on condition that it has room (size < cap),
+	// roleVisitsVersion on condition that it is unchanged since read.
+	roleVisits
+	roleVisitsCap
+	roleVisitsVersion
 )
 
 type txBuilder struct {
@@ -214,7 +220,8 @@ func (b *txBuilder) add(role txRole, it types.TransactWriteItem) {
 }
 
 // CreateAppointment writes the appointment (attribute_not_exists), its first
-// history entry, every cell (attribute_not_exists), the outbox record of ev
+// history entry, every cell (attribute_not_exists), the appointment in its
+// patient's visit set if it is Active (patient_visits.go), the outbox record of ev
 // (PENDING, data: a, see outbox.go) and, if ctx carries an idempotency claim
 // not yet Completed, the claim's completion (status claim.SuccessStatus, body
 // claim.Render(a)), in one TransactWriteItems, and then sets claim.Completed.
@@ -224,8 +231,14 @@ func (b *txBuilder) add(role txRole, it types.TransactWriteItem) {
 // VALIDATION_FAILED if the transaction would exceed 100 items or take a cell
 // twice; INTERNAL for an event that does not make a valid CloudEvent.
 func (s *Store) CreateAppointment(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event) error {
+	return s.create(ctx, a, h, ev, s.addVisit(a))
+}
+
+// create runs the booking transaction with the patient's visit set written
+// by visits (see patient_visits.go) and then completes the claim in ctx.
+func (s *Store) create(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event, visits func(*txBuilder)) error {
 	claim := idempotency.FromContext(ctx)
-	b, err := s.createTx(ctx, a, h, ev, claim)
+	b, err := s.createTxWith(ctx, a, h, ev, claim, visits)
 	if err != nil {
 		return err
 	}
@@ -238,8 +251,22 @@ func (s *Store) CreateAppointment(ctx context.Context, a domain.Appointment, h d
 	return nil
 }
 
+// addVisit adds an Active appointment to its patient's visit set
+// unconditionally (no cap).
+func (s *Store) addVisit(a domain.Appointment) func(*txBuilder) {
+	return func(b *txBuilder) {
+		if a.Status.Active() && a.Patient.ID != "" {
+			b.add(s.visitAdd(a.Patient.ID, a.ID, a.Start, 0))
+		}
+	}
+}
+
 // createTx builds the booking transaction of CreateAppointment.
 func (s *Store) createTx(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event, claim *idempotency.Claim) (*txBuilder, error) {
+	return s.createTxWith(ctx, a, h, ev, claim, s.addVisit(a))
+}
+
+func (s *Store) createTxWith(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event, claim *idempotency.Claim, visits func(*txBuilder)) (*txBuilder, error) {
 	b := &txBuilder{create: true}
 
 	item, err := appointmentItem(a)
@@ -263,6 +290,7 @@ func (s *Store) createTx(ctx context.Context, a domain.Appointment, h domain.His
 		seen[id] = true
 		b.add(roleTakeCell, s.takeCell(a.BranchID, c, a.ID))
 	}
+	visits(b)
 	if err := s.addOutbox(ctx, b, ev, a); err != nil {
 		return nil, err
 	}
@@ -384,6 +412,9 @@ func (s *Store) writeChange(ctx context.Context, prev domain.Appointment, c app.
 			ConditionExpression:       aws.String(attrAppointmentID + " = :id"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":id": avS(prev.ID)},
 		}})
+	}
+	for _, it := range s.visitsChanges(prev, next) {
+		b.add(roleVisits, it)
 	}
 	for _, l := range c.Links {
 		b.add(roleLink, s.linkItem(l))

@@ -54,3 +54,52 @@ func (s *Store) IndexCells(ctx context.Context, branchID string, dates []string)
 	}
 	return n, nil
 }
+
+// IndexPatientVisits is the migration of appointments booked before the
+// patients' visit sets existed (patient_visits.go): it lists a branch's
+// appointments on the given dates and adds each Active one to its patient's
+// set, in a transaction conditional on the appointment's version being the
+// one listed (a visit changed meanwhile was changed by code that keeps the
+// set itself, so it is skipped). Adding a member twice is a no-op, so it is
+// idempotent and safe beside live bookings. It returns how many visits it
+// wrote. Run it once per branch over today .. today + MaxAdvanceDays after
+// deploying: past visits never count.
+func (s *Store) IndexPatientVisits(ctx context.Context, branchID string, dates []string) (int, error) {
+	n := 0
+	for _, date := range dates {
+		cursor := ""
+		for {
+			page, err := s.ListAppointmentsByBranchDay(ctx, branchID, date, MaxPageSize, cursor)
+			if err != nil {
+				return n, err
+			}
+			for _, a := range page.Items {
+				if !a.Status.Active() || a.Patient.ID == "" {
+					continue
+				}
+				var b txBuilder
+				b.add(roleAppointment, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+					TableName:                 s.table,
+					Key:                       key(apptPK(a.ID), skMeta),
+					ConditionExpression:       aws.String("#v = :v"),
+					ExpressionAttributeNames:  map[string]string{"#v": "version"},
+					ExpressionAttributeValues: map[string]types.AttributeValue{":v": avN(int64(a.Version))},
+				}})
+				b.add(s.visitAdd(a.Patient.ID, a.ID, a.Start, 0))
+				err := s.transact(ctx, &b, "index visit "+a.ID)
+				if apperr.Is(err, apperr.Conflict) {
+					continue // changed meanwhile
+				}
+				if err != nil {
+					return n, err
+				}
+				n++
+			}
+			if page.Cursor == "" {
+				break
+			}
+			cursor = page.Cursor
+		}
+	}
+	return n, nil
+}

@@ -43,7 +43,7 @@ func TestConcurrentBookingsOfOneCellSet(t *testing.T) {
 		t.Fatalf("outcomes %v, want 1 success and %d SLOT_UNAVAILABLE", codes, n-1)
 	}
 	sameJSON(t, "items", countEntities(t, raw, s.Table()), map[string]int{
-		entityAppointment: 1, entityHistory: 1, entityCell: 8, entityOutbox: 1,
+		entityAppointment: 1, entityHistory: 1, entityCell: 8, entityOutbox: 1, entityVisits: 1,
 	})
 	winner := ""
 	for i, err := range errs {

@@ -25,6 +25,7 @@ import (
 //	outbox record     OUTBOX#<eventId>           #EVENT                         OUTBOX#PENDING / <createdAt>#<eventId> (while PENDING)
 //	                                                                                                                  EXPIRY#<ttl date> / <ttl>#<PK> (once PUBLISHED)
 //	reminder key      APPT#<id>                  REMINDER#<lead min>#<start unix s>
+//	patient's visits  PATVISITS#<patientId>      #VISITS
 //	job watermark     JOB#<name>                 #WATERMARK
 //
 // <date> is the branch-local date YYYY-MM-DD; <start> is the appointment start
@@ -76,6 +77,13 @@ import (
 // gets exactly one event however often or concurrently the job runs, and a
 // rescheduled visit (another start) gets its reminders again. It carries ttl
 // = start + 7 days: the job never looks at a visit that has started.
+//
+// A patient's visits item holds the set of the patient's booked or checked-in
+// visits with their starts, written in the transaction of every change that
+// adds, ends or moves one; the cap on a patient's upcoming visits is a
+// condition on it in the booking transaction (patient_visits.go). Visits
+// booked before it existed are added by IndexPatientVisits (run once per
+// branch after deploying; idempotent).
 //
 // A job watermark holds, in attribute "until" (UTC, the fixed-width layout of
 // <at>), how far a scheduled job has handled its work; it only moves forward

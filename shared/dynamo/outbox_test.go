@@ -98,7 +98,7 @@ func TestBookingWritesExactlyOneOutboxRecord(t *testing.T) {
 		t.Error("a pending record must not expire")
 	}
 	sameJSON(t, "entities", countEntities(t, raw, s.Table()), map[string]int{
-		entityAppointment: 1, entityHistory: 1, entityCell: 4, entityOutbox: 1,
+		entityAppointment: 1, entityHistory: 1, entityCell: 4, entityOutbox: 1, entityVisits: 1,
 	})
 
 	// Without a span there is no traceparent.

@@ -60,6 +60,10 @@ func cancellationError(err error, roles []txRole, create bool, what string) erro
 		return apperr.E(apperr.Conflict, "idempotency record changed")
 	case failed[roleTakeCell]:
 		return apperr.E(apperr.SlotUnavailable, "the requested time is no longer available")
+	case failed[roleVisitsCap]:
+		return &apperr.Error{Code: apperr.LimitExceeded, Message: "the patient holds the most upcoming appointments allowed", Err: errVisitsFull}
+	case failed[roleVisitsVersion]:
+		return &apperr.Error{Code: apperr.Conflict, Message: "the patient's visits changed; retry", Err: errVisitsChanged}
 	case failed[roleOutbox]:
 		// Only an event id used twice gets here; a retry uses a new one.
 		return apperr.E(apperr.Conflict, "the event id is already used; retry")

@@ -57,6 +57,10 @@ func (failingCreate) CreateAppointment(context.Context, domain.Appointment, doma
 	return errors.New("dynamodb: ProvisionedThroughputExceededException")
 }
 
+func (failingCreate) CreateAppointmentGuarded(context.Context, domain.Appointment, domain.HistoryEntry, domain.Event, app.Guard) error {
+	return errors.New("dynamodb: ProvisionedThroughputExceededException")
+}
+
 // bookingFixture is a branch with one collection station and a 15-minute
 // service over a fresh DynamoDB Local table, and a booking request for it.
 type bookingFixture struct {

@@ -48,7 +48,36 @@ func (s *Store) CreateAppointment(ctx context.Context, a domain.Appointment, h d
 	if _, ok := s.appointments[a.ID]; ok {
 		return apperr.E(apperr.Conflict, "the appointment already exists")
 	}
-	return s.commit(domain.Appointment{ID: a.ID, BranchID: a.BranchID}, []app.Step{{History: h, Event: ev, State: a}}, nil, claim)
+	return s.commit(domain.Appointment{ID: a.ID, BranchID: a.BranchID}, []app.Step{{History: h, Event: ev, State: a}}, nil, claim, nil)
+}
+
+// CreateAppointmentGuarded is CreateAppointment that also refuses
+// (LIMIT_EXCEEDED) a booking of an Active visit when the patient already
+// holds g.MaxUpcoming visits upcoming at g.Now (g.MaxUpcoming > 0), checked
+// under the same lock as the write, so exactly.
+func (s *Store) CreateAppointmentGuarded(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event, g app.Guard) error {
+	claim := idempotency.FromContext(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.appointments[a.ID]; ok {
+		return apperr.E(apperr.Conflict, "the appointment already exists")
+	}
+	capped := func() error {
+		if g.MaxUpcoming <= 0 || a.Patient.ID == "" || !a.Status.Active() {
+			return nil
+		}
+		n := 0
+		for _, held := range s.appointments {
+			if held.Patient.ID == a.Patient.ID && domain.Upcoming(held, g.Now) {
+				n++
+			}
+		}
+		if n >= g.MaxUpcoming {
+			return apperr.E(apperr.LimitExceeded, "a patient may hold at most %d upcoming appointments", g.MaxUpcoming)
+		}
+		return nil
+	}
+	return s.commit(domain.Appointment{ID: a.ID, BranchID: a.BranchID}, []app.Step{{History: h, Event: ev, State: a}}, nil, claim, capped)
 }
 
 // UpdateAppointment implements app.Store.UpdateAppointment with the one
@@ -109,13 +138,13 @@ func (s *Store) writeChange(ctx context.Context, prev domain.Appointment, c app.
 	}
 	// c.Anonymized is storage bookkeeping (dynamo's anonymizedAt) that no
 	// port reads back: nothing to keep here.
-	return s.commit(prev, c.Steps, c.Links, claim)
+	return s.commit(prev, c.Steps, c.Links, claim, nil)
 }
 
-// commit checks the remaining conditions of a write and applies it; s.mu is
-// held. prev is the stored appointment (its cells are released where the
+// commit checks the remaining conditions of a write, and guard's if not nil
+// (after the cells', as dynamo orders them), and applies it; s.mu is held. prev is the stored appointment (its cells are released where the
 // new state does not hold them); for a creation it has no cells.
-func (s *Store) commit(prev domain.Appointment, steps []app.Step, links []app.LabOrderLink, claim *idempotency.Claim) error {
+func (s *Store) commit(prev domain.Appointment, steps []app.Step, links []app.LabOrderLink, claim *idempotency.Claim, guard func() error) error {
 	if len(steps) == 0 {
 		return apperr.Wrap(fmt.Errorf("no steps"), "memstore: update appointment %s", prev.ID)
 	}
@@ -184,6 +213,11 @@ func (s *Store) commit(prev domain.Appointment, steps []app.Step, links []app.La
 	for _, k := range take {
 		if _, held := s.cells[k]; held {
 			return apperr.E(apperr.SlotUnavailable, "the requested time is no longer available")
+		}
+	}
+	if guard != nil {
+		if err := guard(); err != nil {
+			return err
 		}
 	}
 	for _, ce := range ces {

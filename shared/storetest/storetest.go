@@ -61,6 +61,8 @@ var Checks = map[string]Check{
 	"IdempotencyRelease":        IdempotencyRelease,
 	"CompletionInTransaction":   CompletionInTransaction,
 	"OccupancyRangeCoversDates": OccupancyRangeCoversDates,
+	"PatientCap":                PatientCap,
+	"PatientCapConcurrent":      PatientCapConcurrent,
 }
 
 // Run runs every check, each on a store newStore returns (fresh and empty).

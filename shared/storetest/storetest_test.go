@@ -73,6 +73,13 @@ func (s noCells) CreateAppointment(ctx context.Context, a domain.Appointment, h 
 	return s.Store.CreateAppointment(ctx, a, h, ev)
 }
 
+// noCap ignores the cap and counts nothing.
+type noCap struct{ *memstore.Store }
+
+func (s noCap) CreateAppointmentGuarded(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event, _ app.Guard) error {
+	return s.Store.CreateAppointment(ctx, a, h, ev)
+}
+
 // grantAll is the kind of idempotency fake that disagrees with the
 // contract: every Begin claims the key.
 type grantAll struct{ *memstore.Store }
@@ -107,6 +114,7 @@ func TestChecksFailOnBrokenStores(t *testing.T) {
 	}{
 		{"lost update", func() storetest.Store { return lostUpdate{memstore.New()} }, []string{"UpdateRetriesOnConflict", "UpdateGivesUp"}},
 		{"no cells", func() storetest.Store { return noCells{memstore.New()} }, []string{"NoDoubleBooking", "ConcurrentBookingsOneWins", "OccupancyRangeCoversDates"}},
+		{"no cap", func() storetest.Store { return noCap{memstore.New()} }, []string{"PatientCap", "PatientCapConcurrent"}},
 		{"Begin grants all", func() storetest.Store { return grantAll{memstore.New()} }, []string{"IdempotencyBegin", "IdempotencyComplete"}},
 		{"Release any", func() storetest.Store { return releaseAny{memstore.New()} }, []string{"IdempotencyRelease"}},
 	}
