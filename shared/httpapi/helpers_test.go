@@ -18,6 +18,7 @@ import (
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/idempotency"
 	"github.com/labchain/appointments/shared/lambdakit"
+	"github.com/labchain/appointments/shared/memstore"
 )
 
 // fixedNow is the clock of every test server.
@@ -65,66 +66,60 @@ func withHeader(ev events.APIGatewayV2HTTPRequest, name, value string) events.AP
 	return ev
 }
 
-// memIdem is an in-memory IdempotencyStore with the contract of app.IdempotencyStore.
-type memIdem struct {
+// recordingIdem is the server's idempotency store in these tests:
+// shared/memstore's, which passes the same contract suite (shared/storetest)
+// as the DynamoDB store, with the calls the server makes counted and an
+// injectable Begin failure. It adds no behaviour of its own.
+type recordingIdem struct {
+	mem       *memstore.Store
 	mu        sync.Mutex
-	recs      map[string]idempotency.Record
 	begins    []idempotency.Record
 	completes int
 	releases  int
 	beginErr  error
 }
 
-var _ app.IdempotencyStore = (*memIdem)(nil)
+var _ app.IdempotencyStore = (*recordingIdem)(nil)
 
-func newMemIdem() *memIdem { return &memIdem{recs: map[string]idempotency.Record{}} }
+func newRecordingIdem() *recordingIdem { return &recordingIdem{mem: memstore.New()} }
 
-func (m *memIdem) Begin(_ context.Context, rec idempotency.Record, now time.Time) (*idempotency.Record, error) {
+func (m *recordingIdem) Begin(ctx context.Context, rec idempotency.Record, now time.Time) (*idempotency.Record, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.begins = append(m.begins, rec)
-	if m.beginErr != nil {
-		return nil, m.beginErr
+	err := m.beginErr
+	m.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
-	if ex, ok := m.recs[rec.Key]; ok {
-		live := (ex.Status == idempotency.StatusCompleted && ex.ExpiresAt.After(now)) ||
-			(ex.Status == idempotency.StatusInProgress && ex.InProgressUntil.After(now))
-		if live {
-			cp := ex
-			return &cp, nil
-		}
-	}
-	m.recs[rec.Key] = rec
-	return nil, nil
+	return m.mem.Begin(ctx, rec, now)
 }
 
-func (m *memIdem) Complete(_ context.Context, c *idempotency.Claim, status int, body []byte) error {
+func (m *recordingIdem) Complete(ctx context.Context, c *idempotency.Claim, status int, body []byte) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.completes++
-	m.completeLocked(c, status, body)
-	return nil
+	m.mu.Unlock()
+	return m.mem.Complete(ctx, c, status, body)
 }
 
-// completeLocked is also what a store does inside a business transaction.
-func (m *memIdem) completeLocked(c *idempotency.Claim, status int, body []byte) {
-	rec := m.recs[c.Key]
-	rec.Status = idempotency.StatusCompleted
-	rec.StatusCode = status
-	rec.Body = append([]byte(nil), body...)
-	m.recs[c.Key] = rec
-	c.Completed = true
-}
-
-func (m *memIdem) Release(_ context.Context, c *idempotency.Claim) error {
-	key := c.Key
+func (m *recordingIdem) Release(ctx context.Context, c *idempotency.Claim) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.releases++
-	if m.recs[key].Status == idempotency.StatusInProgress {
-		delete(m.recs, key)
+	m.mu.Unlock()
+	return m.mem.Release(ctx, c)
+}
+
+// completeInTransaction is what a store does inside a business transaction:
+// it completes the claim itself (not through the server's Complete call).
+func (m *recordingIdem) completeInTransaction(t testing.TB, ctx context.Context, c *idempotency.Claim, body []byte) {
+	t.Helper()
+	if err := m.mem.Complete(ctx, c, c.SuccessStatus, body); err != nil {
+		t.Errorf("completing the claim in the transaction: %v", err)
 	}
-	return nil
+}
+
+// record returns the stored record of key.
+func (m *recordingIdem) record(key string) (idempotency.Record, bool) {
+	return m.mem.IdempotencyRecord(key)
 }
 
 // call is one recorded use-case call.
@@ -293,14 +288,14 @@ func testConfig() config.Config {
 // harness is a Server over a fake store, with its log output captured.
 type harness struct {
 	srv     *Server
-	idem    *memIdem
+	idem    *recordingIdem
 	svc     *fakeSvc
 	logs    *bytes.Buffer
 	metrics *bytes.Buffer
 }
 
 func newHarness() *harness {
-	idem := newMemIdem()
+	idem := newRecordingIdem()
 	return &harness{
 		srv:     NewServer(idem, func() time.Time { return fixedNow }, testConfig()),
 		idem:    idem,

@@ -68,7 +68,7 @@ func TestIdempotencyRecordShape(t *testing.T) {
 	if rec.Status != idempotency.StatusInProgress || !rec.InProgressUntil.Equal(deadline) || !rec.ExpiresAt.Equal(fixedNow.Add(24*time.Hour)) {
 		t.Errorf("record = %+v, want INPROGRESS until the Lambda deadline, expiring after the TTL", rec)
 	}
-	stored := h.idem.recs[wantKey]
+	stored, _ := h.idem.record(wantKey)
 	if stored.Status != idempotency.StatusCompleted || stored.StatusCode != 201 {
 		t.Errorf("stored = %+v", stored)
 	}
@@ -114,8 +114,8 @@ func TestFailedRequestIsReleasedSoARetryRuns(t *testing.T) {
 	h := newHarness()
 	h.svc.err = apperr.E(apperr.SlotUnavailable, "taken")
 	expectError(t, h.serve(t, BookAppointment(h.svc), bookEvent(t)), 409, "SLOT_UNAVAILABLE")
-	if h.idem.releases != 1 || len(h.idem.recs) != 0 {
-		t.Fatalf("releases = %d, records = %v: the failed claim must be released", h.idem.releases, h.idem.recs)
+	if _, kept := h.idem.record(h.idem.begins[0].Key); h.idem.releases != 1 || kept {
+		t.Fatalf("releases = %d, record kept = %v: the failed claim must be released", h.idem.releases, kept)
 	}
 	h.svc.err = nil
 	if resp := h.serve(t, BookAppointment(h.svc), bookEvent(t)); resp.StatusCode != 201 {
@@ -130,8 +130,8 @@ func TestPanickingHandlerReleasesItsClaim(t *testing.T) {
 	h := newHarness()
 	h.svc.book = func(context.Context, domain.Actor, app.BookInput) (domain.Appointment, error) { panic("bug") }
 	expectError(t, h.serve(t, BookAppointment(h.svc), bookEvent(t)), 500, "INTERNAL")
-	if h.idem.releases != 1 || len(h.idem.recs) != 0 {
-		t.Errorf("releases = %d, records = %d", h.idem.releases, len(h.idem.recs))
+	if _, kept := h.idem.record(h.idem.begins[0].Key); h.idem.releases != 1 || kept {
+		t.Errorf("releases = %d, record kept = %v", h.idem.releases, kept)
 	}
 }
 
@@ -154,17 +154,15 @@ func TestStoreCompletedClaimIsNotCompletedTwice(t *testing.T) {
 		if err != nil {
 			return domain.Appointment{}, err
 		}
-		h.idem.mu.Lock()
-		h.idem.completeLocked(c, c.SuccessStatus, body)
-		h.idem.mu.Unlock()
+		h.idem.completeInTransaction(t, ctx, c, body)
 		return a, nil
 	}
 	first := h.serve(t, BookAppointment(h.svc), bookEvent(t))
 	if first.StatusCode != 201 || h.idem.completes != 0 {
 		t.Fatalf("status %d, Complete calls %d (want 201 and 0)", first.StatusCode, h.idem.completes)
 	}
-	if stored := string(h.idem.recs[h.idem.begins[0].Key].Body); stored != first.Body {
-		t.Errorf("stored body %s\nfirst answer %s", stored, first.Body)
+	if rec, _ := h.idem.record(h.idem.begins[0].Key); string(rec.Body) != first.Body {
+		t.Errorf("stored body %s\nfirst answer %s", rec.Body, first.Body)
 	}
 	replay := h.serve(t, BookAppointment(h.svc), bookEvent(t))
 	if replay.Body != first.Body || replay.StatusCode != 201 || replay.Headers[HeaderIdempotentReplayed] != "true" {
@@ -196,9 +194,7 @@ func TestClaimRendersWhatTheRouteAnswers(t *testing.T) {
 					return domain.Appointment{}, err
 				}
 				stored = body
-				h.idem.mu.Lock()
-				h.idem.completeLocked(c, c.SuccessStatus, body)
-				h.idem.mu.Unlock()
+				h.idem.completeInTransaction(t, ctx, c, body)
 				return rich, nil
 			}
 			h.svc.book = func(ctx context.Context, _ domain.Actor, _ app.BookInput) (domain.Appointment, error) {
