@@ -6,10 +6,10 @@ import (
 
 	"github.com/labchain/appointments/shared/httpapi"
 	"github.com/labchain/appointments/shared/lambdakit"
-	"github.com/labchain/appointments/shared/wiring"
+	"github.com/labchain/appointments/shared/wiring/public"
 )
 
 func main() {
 	rt := lambdakit.MustInit(context.Background())
-	lambdakit.StartHTTP(rt, wiring.Public(rt).Handle(httpapi.Health()))
+	lambdakit.StartHTTP(rt, public.Server(rt).Handle(httpapi.Health()))
 }

@@ -45,21 +45,41 @@ var Rules = func() []Rule {
 		rules = append(rules, Rule{Package: "functions/" + fn, Forbidden: NotLean,
 			Why: "a route that sends no message links no message senders, queues or templates"})
 	}
+	for _, fn := range NoAWS {
+		rules = append(rules, Rule{Package: "functions/" + fn, Forbidden: AWSClients,
+			Why: "a function that calls no AWS service links no AWS SDK client"})
+	}
 	return rules
 }()
 
 // LeanFunctions are functions that send no message: the health check and the
-// catalog routes.
-var LeanFunctions = []string{"health", "get-branch", "list-branches", "list-services", "list-resources", "get-hours"}
+// catalog routes (read and write).
+var LeanFunctions = []string{"health",
+	"get-branch", "list-branches", "list-services", "list-resources", "get-hours",
+	"create-branch", "create-service", "create-resource", "update-resource", "put-hours"}
 
-// NotLean are what a lean function must not link: the SES client, the SQS
-// adapter and the notification templates and senders. (The SNS and SQS
-// client packages are still linked by every function through otelaws, whose
-// attribute builders import them; our code never calls them there.)
+// NotLean are what a lean function must not link: the SES, SNS and SQS
+// clients, the SQS adapter, the outbox publisher and the notification
+// templates and senders.
 var NotLean = []string{
 	"github.com/aws/aws-sdk-go-v2/service/sesv2",
+	"github.com/aws/aws-sdk-go-v2/service/sns",
+	"github.com/aws/aws-sdk-go-v2/service/sqs",
+	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws",
 	Module + "/shared/sqsx",
+	Module + "/shared/outbox",
 	Module + "/shared/notify",
+}
+
+// NoAWS are the functions that call no AWS service (the health check): they
+// link no AWS SDK client or configuration loader at all.
+var NoAWS = []string{"health"}
+
+// AWSClients are what a NoAWS function must not link.
+var AWSClients = []string{
+	"github.com/aws/aws-sdk-go-v2/config",
+	"github.com/aws/aws-sdk-go-v2/service/",
+	Module + "/shared/awssdk",
 }
 
 // Check returns one line per violation of rules in deps (package import

@@ -29,6 +29,14 @@ func TestRules(t *testing.T) {
 	if len(got) == 0 {
 		t.Error("notification-consumer links none of NotLean: the lean rule cannot fail")
 	}
+	// Positive control for NoAWS: a data function links the AWS SDK.
+	deps, err = Deps(filepath.Join("..", ".."), "./functions/get-branch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Check([]Rule{{Package: "functions/get-branch", Forbidden: AWSClients}}, deps); len(got) == 0 {
+		t.Error("get-branch links none of AWSClients: the NoAWS rule cannot fail")
+	}
 }
 
 // TestCheckReportsViolations is the negative control: synthetic graphs that

@@ -36,7 +36,7 @@ const (
 
 // allowedKeys are the span, event and link attribute keys that are exported.
 // They are the semantic-convention keys our instrumentation emits that hold no
-// personal data (otellambda, otelaws with its DynamoDB and SQS builders, the
+// personal data (otellambda, shared/awssdk with its DynamoDB and SQS attributes, the
 // HTTP and consumer code in shared/), and our own app.* keys. Left out on
 // purpose, among others: exception.message (error text may quote input),
 // url.full and url.query (tokens), client.address and user_agent.original
@@ -56,7 +56,7 @@ var allowedKeys = map[attribute.Key]struct{}{
 	"faas.cron":              {},
 	"aws.lambda.invoked_arn": {},
 
-	// otelaws: every AWS SDK call.
+	// shared/awssdk: every AWS SDK call.
 	"rpc.system":                {},
 	"rpc.system.name":           {},
 	"rpc.method":                {},
@@ -68,7 +68,7 @@ var allowedKeys = map[attribute.Key]struct{}{
 	"server.port":               {},
 	"http.response.status_code": {},
 	"error.type":                {},
-	// otelaws: DynamoDB (structure only: tables, indexes, options).
+	// shared/awssdk: DynamoDB (structure only: tables, indexes, options, counts).
 	"db.system":                          {},
 	"db.system.name":                     {},
 	"db.operation.name":                  {},
@@ -94,7 +94,7 @@ var allowedKeys = map[attribute.Key]struct{}{
 	"network.protocol.name":    {},
 	"network.protocol.version": {},
 
-	// Messaging: otelaws SQS, shared/consumer, the outbox publisher.
+	// Messaging: shared/awssdk SQS, shared/consumer, the outbox publisher.
 	"messaging.system":               {},
 	"messaging.operation.type":       {},
 	"messaging.operation.name":       {},

@@ -9,7 +9,8 @@
 //
 //	func main() {
 //		rt := lambdakit.MustInit(context.Background(), config.Config.RequireTable)
-//		// ... build stores and services from rt.AWS and rt.Config ...
+//		// ... build stores and services from rt.Config and, for AWS clients,
+//		// an awssdk.Load configuration (see shared/wiring) ...
 //		lambdakit.StartHTTP(rt, handler)
 //	}
 package lambdakit

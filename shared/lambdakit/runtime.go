@@ -10,10 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-lambda-go/otellambda"
-	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -33,9 +30,6 @@ type Runtime struct {
 	Logger *slog.Logger
 	// TracerProvider creates and exports spans; flushed after every invocation.
 	TracerProvider *sdktrace.TracerProvider
-	// AWS is the SDK configuration, with OpenTelemetry middlewares so every AWS
-	// call becomes a child span. Build clients from it at cold start.
-	AWS aws.Config
 	// FunctionName is the Lambda function name (the service name outside Lambda).
 	FunctionName string
 
@@ -47,10 +41,9 @@ type Runtime struct {
 // OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
 // (the exporter reads the standard OTEL_EXPORTER_OTLP_* variables) and records
 // without exporting otherwise; the W3C trace-context and baggage propagators,
-// installed globally with the provider; and the AWS SDK configuration from
-// config.LoadDefaultConfig with otelaws middlewares appended. The SDK honours
-// AWS_ENDPOINT_URL_DYNAMODB by itself, which is how local runs reach DynamoDB
-// Local.
+// installed globally with the provider. It loads no AWS SDK configuration:
+// functions that call AWS build it with shared/awssdk (through wiring), so a
+// function that calls none links no AWS SDK.
 func Init(ctx context.Context, cfg config.Config) (*Runtime, error) {
 	return initRuntime(ctx, cfg, os.Stdout, os.LookupEnv)
 }
@@ -74,19 +67,11 @@ func initRuntime(ctx context.Context, cfg config.Config, out io.Writer, lookup f
 		logger.Warn("opentelemetry error", "error", err.Error())
 	}))
 
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		_ = tp.Shutdown(ctx)
-		return nil, fmt.Errorf("lambdakit: load AWS configuration: %w", err)
-	}
-	otelaws.AppendMiddlewares(&awsCfg.APIOptions, otelaws.WithTracerProvider(tp), otelaws.WithTextMapPropagator(prop))
-
 	slog.SetDefault(logger)
 	return &Runtime{
 		Config:         cfg,
 		Logger:         logger,
 		TracerProvider: tp,
-		AWS:            awsCfg,
 		FunctionName:   fn,
 		out:            out,
 	}, nil

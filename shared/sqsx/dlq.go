@@ -1,7 +1,7 @@
 // Package sqsx holds the project's SQS adapters: DLQ, the consumer kit's
 // DeadLetterSender, and BatchSender, which sends many messages with
 // SendMessageBatch and retries only the entries that failed. Build them once
-// per cold start from a *sqs.Client (sqs.NewFromConfig(rt.AWS)) and share
+// per cold start from a *sqs.Client (sqs.NewFromConfig(awssdk.MustLoad(rt))) and share
 // them; they are safe for concurrent use.
 package sqsx
 

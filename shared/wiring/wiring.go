@@ -2,9 +2,10 @@
 // needs, so every main.go stays a few lines of wiring with no decisions in it.
 // This package wires the HTTP routes (the use cases over DynamoDB and the
 // HTTP server); each other area has its own subpackage (checkup,
-// integrations, notifications, publish, scheduled), so that a function links
-// only what its area uses: a catalog route or the health check carries no
-// SES, SNS, SQS or notification templates (pinned by TestLeanFunctions).
+// integrations, notifications, publish, public, scheduled), so that a
+// function links only what its area uses: a catalog route carries no SES,
+// SNS, SQS or notification templates, and the health check (public) no AWS
+// SDK at all (pinned by infra/layercheck).
 package wiring
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/labchain/appointments/shared/app"
+	"github.com/labchain/appointments/shared/awssdk"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/httpapi"
 	"github.com/labchain/appointments/shared/lambdakit"
@@ -24,20 +26,15 @@ import (
 // function's configuration, and the HTTP server (with idempotency records in
 // the same table) that adapts them to API Gateway.
 func Booking(rt *lambdakit.Runtime) (*app.Service, *httpapi.Server) {
-	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	store := dynamo.New(dynamodb.NewFromConfig(awssdk.MustLoad(rt)), rt.Config.TableName)
 	svc := app.New(store, time.Now).WithMaxActiveBookings(rt.Config.MaxActiveBookingsPerPatient)
 	return svc, httpapi.NewServer(store, time.Now, rt.Config)
-}
-
-// Public returns an HTTP server for routes that touch no data (health).
-func Public(rt *lambdakit.Runtime) *httpapi.Server {
-	return httpapi.NewServer(nil, time.Now, rt.Config)
 }
 
 // Notifications returns the patient-communication use cases (preferences,
 // devices, delivery log) over the function's table and the HTTP server.
 func Notifications(rt *lambdakit.Runtime) (*app.Notifications, *httpapi.Server) {
-	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	store := dynamo.New(dynamodb.NewFromConfig(awssdk.MustLoad(rt)), rt.Config.TableName)
 	svc := app.New(store, time.Now)
 	return app.NewNotifications(svc, store), httpapi.NewServer(store, time.Now, rt.Config)
 }
@@ -45,7 +42,7 @@ func Notifications(rt *lambdakit.Runtime) (*app.Notifications, *httpapi.Server) 
 // CheckupReports returns the campaign reports over the function's table and
 // the HTTP server that serves them.
 func CheckupReports(rt *lambdakit.Runtime) (*app.Checkup, *httpapi.Server) {
-	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	store := dynamo.New(dynamodb.NewFromConfig(awssdk.MustLoad(rt)), rt.Config.TableName)
 	return app.NewCheckup(app.New(store, time.Now), store, nil), httpapi.NewServer(store, time.Now, rt.Config)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/apperr"
+	"github.com/labchain/appointments/shared/awssdk"
 	"github.com/labchain/appointments/shared/consumer"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/lambdakit"
@@ -35,8 +36,9 @@ const (
 // Pass config.Config.RequireTable, RequireDeadLetterQueue and
 // RequireCheckupWorkQueue to lambdakit.MustInit.
 func CheckupRoster(rt *lambdakit.Runtime) *consumer.Consumer[messages.CheckupRoster] {
-	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
-	client := sqs.NewFromConfig(rt.AWS)
+	awsCfg := awssdk.MustLoad(rt)
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), rt.Config.TableName)
+	client := sqs.NewFromConfig(awsCfg)
 	work := &CheckupWorkSender{Sender: sqsx.NewBatchSender(client), QueueURL: rt.Config.CheckupWorkQueueURL}
 	return NewCheckupRosterConsumer(store, sqsx.NewDLQ(client, rt.Config.DeadLetterQueueURL), work, time.Now)
 }
@@ -59,8 +61,9 @@ func NewCheckupRosterConsumer(store *dynamo.Store, dl consumer.DeadLetterSender,
 // (see app.Checkup.PlaceParticipant). Pass config.Config.RequireTable and
 // RequireDeadLetterQueue to lambdakit.MustInit.
 func CheckupBooking(rt *lambdakit.Runtime) *consumer.Consumer[app.CheckupWork] {
-	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
-	return NewCheckupBookingConsumer(store, sqsx.NewDLQ(sqs.NewFromConfig(rt.AWS), rt.Config.DeadLetterQueueURL), time.Now)
+	awsCfg := awssdk.MustLoad(rt)
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), rt.Config.TableName)
+	return NewCheckupBookingConsumer(store, sqsx.NewDLQ(sqs.NewFromConfig(awsCfg), rt.Config.DeadLetterQueueURL), time.Now)
 }
 
 // NewCheckupBookingConsumer is CheckupBooking over explicit dependencies. It

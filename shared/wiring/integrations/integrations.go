@@ -11,6 +11,7 @@ import (
 
 	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/apperr"
+	"github.com/labchain/appointments/shared/awssdk"
 	"github.com/labchain/appointments/shared/consumer"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/lambdakit"
@@ -30,8 +31,9 @@ const (
 // app.Integrations.ApplySampleStatus. Pass config.Config.RequireTable and
 // RequireDeadLetterQueue to lambdakit.MustInit.
 func LISConsumer(rt *lambdakit.Runtime) *consumer.Consumer[messages.LISSampleStatus] {
-	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
-	dlq := sqsx.NewDLQ(sqs.NewFromConfig(rt.AWS), rt.Config.DeadLetterQueueURL)
+	awsCfg := awssdk.MustLoad(rt)
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), rt.Config.TableName)
+	dlq := sqsx.NewDLQ(sqs.NewFromConfig(awsCfg), rt.Config.DeadLetterQueueURL)
 	return NewLISConsumer(store, dlq, time.Now)
 }
 
@@ -40,8 +42,9 @@ func LISConsumer(rt *lambdakit.Runtime) *consumer.Consumer[messages.LISSampleSta
 // app.Integrations.ApplyOrder. Pass config.Config.RequireTable and
 // RequireDeadLetterQueue to lambdakit.MustInit.
 func POSConsumer(rt *lambdakit.Runtime) *consumer.Consumer[messages.POSOrder] {
-	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
-	dlq := sqsx.NewDLQ(sqs.NewFromConfig(rt.AWS), rt.Config.DeadLetterQueueURL)
+	awsCfg := awssdk.MustLoad(rt)
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), rt.Config.TableName)
+	dlq := sqsx.NewDLQ(sqs.NewFromConfig(awsCfg), rt.Config.DeadLetterQueueURL)
 	return NewPOSConsumer(store, dlq, time.Now)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/labchain/appointments/shared/awssdk"
 	"github.com/labchain/appointments/shared/consumer"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/jobs"
@@ -36,14 +37,15 @@ const notificationConsumer = "notifications"
 // cold start. Pass config.Config.RequireTable and RequireDeadLetterQueue to
 // lambdakit.MustInit.
 func NotificationConsumer(rt *lambdakit.Runtime) *consumer.Consumer[notify.Job] {
-	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
-	sqsClient := sqs.NewFromConfig(rt.AWS)
+	awsCfg := awssdk.MustLoad(rt)
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), rt.Config.TableName)
+	sqsClient := sqs.NewFromConfig(awsCfg)
 	dlq := sqsx.NewDLQ(sqsClient, rt.Config.DeadLetterQueueURL)
 	pcfg, err := providers.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		wiring.ColdStartFailed(rt, err)
 	}
-	senders, err := providers.Senders(pcfg, rt.AWS)
+	senders, err := providers.Senders(pcfg, awsCfg)
 	if err != nil {
 		wiring.ColdStartFailed(rt, err)
 	}

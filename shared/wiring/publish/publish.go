@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/labchain/appointments/shared/awssdk"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/lambdakit"
 	"github.com/labchain/appointments/shared/outbox"
@@ -36,12 +37,13 @@ func OutboxSweep(rt *lambdakit.Runtime) *outbox.Sweeper {
 // configuration, with the embedded routing table. A bad routing table or a
 // routed target without a queue URL fails the cold start.
 func outboxPublisher(rt *lambdakit.Runtime) (*outbox.Publisher, *dynamo.Store) {
-	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	awsCfg := awssdk.MustLoad(rt)
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), rt.Config.TableName)
 	routes, err := outbox.DefaultRoutes()
 	if err != nil {
 		wiring.ColdStartFailed(rt, err)
 	}
-	sender := sqsx.NewBatchSender(sqs.NewFromConfig(rt.AWS))
+	sender := sqsx.NewBatchSender(sqs.NewFromConfig(awsCfg))
 	pub, err := outbox.NewPublisher(routes, outbox.QueueURLs(rt.Config), sender, store)
 	if err != nil {
 		wiring.ColdStartFailed(rt, err)

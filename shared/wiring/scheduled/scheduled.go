@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/labchain/appointments/shared/app"
+	"github.com/labchain/appointments/shared/awssdk"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/jobs"
 	"github.com/labchain/appointments/shared/lambdakit"
@@ -30,7 +31,7 @@ func jobsConfig(rt *lambdakit.Runtime) (jobs.Config, *dynamo.Store) {
 	if err != nil {
 		wiring.ColdStartFailed(rt, err)
 	}
-	return cfg, dynamo.New(dynamodb.NewFromConfig(rt.AWS), rt.Config.TableName)
+	return cfg, dynamo.New(dynamodb.NewFromConfig(awssdk.MustLoad(rt)), rt.Config.TableName)
 }
 
 // ReminderJob returns the handler of ReminderJobFunction: due reminders
