@@ -9,7 +9,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # "BookAppointmentFunction" -> "book-appointment" (same rule as infra/samtemplate.FunctionName).
 kebab = $(shell echo '$(1)' | sed -E 's/Function$$//; s/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]')
 
-.PHONY: dev test test-short tools build bench invoke redrive clean soak
+.PHONY: dev test test-short lint tools build bench invoke redrive clean soak
 
 tools: ## install DynamoDB Local, the SQS emulator (npm local-aws-sqs), aws-lambda-rie (and Java/Node if missing) into .local/
 	@infra/scripts/install-tools.sh
@@ -17,12 +17,19 @@ tools: ## install DynamoDB Local, the SQS emulator (npm local-aws-sqs), aws-lamb
 dev: tools ## build every function and run the local platform on 127.0.0.1:3000
 	$(GO) run ./infra/cmd/localdev up
 
-test: tools ## unit, integration (DynamoDB Local) and end-to-end tests
-	$(GO) vet ./...
+test: tools lint ## lint, then unit, integration (DynamoDB Local) and end-to-end tests
 	$(GO) test -count=1 -timeout 30m ./...
 
 test-short: ## unit tests only (no emulators)
 	$(GO) test -short ./...
+
+# staticcheck is run from the Go module proxy at a pinned version, so it adds
+# nothing to the module's own dependencies.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## go vet and staticcheck (default checks; //lint:ignore with a reason for the rare exception)
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
 
 bench: tools ## benchmarks; ratios are computed against a baseline in the same run
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=200x -count=1 ./...

@@ -122,11 +122,11 @@ func (a *app) sqsSource(f samtemplate.Function, e samtemplate.Event) (*sqsSource
 	s := &sqsSource{function: f.LogicalID, event: e.Name, batchSize: defaultSQSBatchSize, maxConcurrency: DefaultSQSMaximumConcurrency}
 	arn, err := a.str(p["Queue"])
 	if err != nil || arn == "" {
-		return nil, fmt.Errorf("Queue: want !GetAtt <queue>.Arn (%v)", err)
+		return nil, fmt.Errorf("property Queue: want !GetAtt <queue>.Arn (%v)", err)
 	}
 	s.queue = a.queueIDOfARN(arn)
 	if s.queue == "" {
-		return nil, fmt.Errorf("Queue %s is not a queue of the template", arn)
+		return nil, fmt.Errorf("property Queue: %s is not a queue of the template", arn)
 	}
 	if s.enabled, err = a.enabled(p); err != nil {
 		return nil, err
@@ -162,11 +162,11 @@ func (a *app) streamSource(f samtemplate.Function, e samtemplate.Event) (*stream
 	ref := p["Stream"]
 	ga, _ := samtemplate.Map(ref)["Fn::GetAtt"].([]any)
 	if len(ga) != 2 || samtemplate.Str(ga[1]) != "StreamArn" {
-		return nil, fmt.Errorf("Stream: want !GetAtt <table>.StreamArn")
+		return nil, fmt.Errorf("property Stream: want !GetAtt <table>.StreamArn")
 	}
 	s.table = samtemplate.Str(ga[0])
 	if r, ok := a.tpl.Resources[s.table]; !ok || r.Type != "AWS::DynamoDB::Table" {
-		return nil, fmt.Errorf("Stream: %s is not a table of the template", s.table)
+		return nil, fmt.Errorf("property Stream: %s is not a table of the template", s.table)
 	}
 	var err error
 	if s.enabled, err = a.enabled(p); err != nil {
@@ -249,10 +249,10 @@ func (a *app) scheduleSource(f samtemplate.Function, e samtemplate.Event, start 
 	if in, ok := p["Input"]; ok {
 		v, err := a.str(in)
 		if err != nil {
-			return nil, fmt.Errorf("Input: %w", err)
+			return nil, fmt.Errorf("property Input: %w", err)
 		}
 		if !json.Valid([]byte(v)) {
-			return nil, fmt.Errorf("Input is not valid JSON")
+			return nil, fmt.Errorf("property Input is not valid JSON")
 		}
 		s.input = &v
 	}
@@ -290,7 +290,7 @@ func (a *app) str(v any) (string, error) {
 func (a *app) enabled(p map[string]any) (bool, error) {
 	v, err := a.str(p["Enabled"])
 	if err != nil {
-		return false, fmt.Errorf("Enabled: %w", err)
+		return false, fmt.Errorf("property Enabled: %w", err)
 	}
 	switch strings.ToLower(v) {
 	case "", "true":
@@ -298,7 +298,7 @@ func (a *app) enabled(p map[string]any) (bool, error) {
 	case "false":
 		return false, nil
 	}
-	return false, fmt.Errorf("Enabled: %q is not a boolean", v)
+	return false, fmt.Errorf("property Enabled: %q is not a boolean", v)
 }
 
 func (a *app) reportFailures(p map[string]any) (bool, error) {
@@ -306,13 +306,15 @@ func (a *app) reportFailures(p map[string]any) (bool, error) {
 	if !ok {
 		return false, nil
 	}
+	// Every listed type must be known; the list may be empty.
+	found := false
 	for _, t := range a.list(types) {
 		if t != "ReportBatchItemFailures" {
 			return false, fmt.Errorf("FunctionResponseTypes: unknown %q", t)
 		}
-		return true, nil
+		found = true
 	}
-	return false, nil
+	return found, nil
 }
 
 // intProp reads an integer property within [lo, hi] (def when absent).

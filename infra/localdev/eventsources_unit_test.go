@@ -269,6 +269,7 @@ func TestEventSourcesFromTemplate(t *testing.T) {
 		"unknown queue":            `{Type: SQS, Properties: {Queue: arn:aws:sqs:ap-southeast-1:000000000000:Nope}}`,
 		"concurrency 1":            `{Type: SQS, Properties: {Queue: !GetAtt Q.Arn, ScalingConfig: {MaximumConcurrency: 1}}}`,
 		"bad response type":        `{Type: SQS, Properties: {Queue: !GetAtt Q.Arn, FunctionResponseTypes: [Nope]}}`,
+		"bad second response type": `{Type: SQS, Properties: {Queue: !GetAtt Q.Arn, FunctionResponseTypes: [ReportBatchItemFailures, Nope]}}`,
 		"bad filter":               `{Type: SQS, Properties: {Queue: !GetAtt Q.Arn, FilterCriteria: {Filters: [{Pattern: 'x'}]}}}`,
 		"stream position":          `{Type: DynamoDB, Properties: {Stream: !GetAtt T.StreamArn, StartingPosition: AT_TIMESTAMP}}`,
 		"rate unit":                `{Type: ScheduleV2, Properties: {ScheduleExpression: rate(1 hours)}}`,

@@ -22,7 +22,7 @@ func FailedAssertions(tpl *samtemplate.Template, params map[string]string) ([]st
 	value := func(name string) (any, error) {
 		p, ok := tpl.Parameters[name]
 		if !ok {
-			return nil, fmt.Errorf("Ref %s: no such parameter", name)
+			return nil, fmt.Errorf("parameter %s (Ref): no such parameter", name)
 		}
 		s, given := params[name]
 		if !given {

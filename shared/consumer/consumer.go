@@ -134,6 +134,7 @@ func (o *Options) validate() error {
 		errs = append(errs, fmt.Errorf("Name %q must be 1..64 of [A-Za-z0-9_.-]", o.Name))
 	}
 	if o.Store == nil {
+		//lint:ignore ST1005 the message starts with the name of the Options field
 		errs = append(errs, errors.New("Store is required"))
 	}
 	if o.DeadLetters == nil {
@@ -143,6 +144,7 @@ func (o *Options) validate() error {
 	case o.Concurrency == 0:
 		o.Concurrency = 1
 	case o.Concurrency < 0:
+		//lint:ignore ST1005 the message starts with the name of the Options field
 		errs = append(errs, fmt.Errorf("Concurrency %d must not be negative", o.Concurrency))
 	}
 	switch {

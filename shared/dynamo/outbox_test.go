@@ -124,6 +124,9 @@ func TestFailedChangesWriteNoOutboxRecord(t *testing.T) {
 	wantCode(t, s.CreateAppointment(ctx, taken, booking(taken), booked(taken)), apperr.SlotUnavailable)
 	// Same appointment id again.
 	wantCode(t, s.CreateAppointment(ctx, a, booking(a), booked(a)), apperr.Conflict)
+	if n := len(outboxItems(t, raw, s.Table())); n != len(before) {
+		t.Fatalf("failed creates left %d outbox records, want %d", n, len(before))
+	}
 	// Stale version.
 	b := moved(a, at(1, 10, 0))
 	ok(t, s.update(ctx, a, b, change(a, b), changed(b)))

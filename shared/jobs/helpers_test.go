@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/labchain/appointments/shared/app"
-	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/dynamo"
 	"github.com/labchain/appointments/shared/events"
@@ -160,12 +159,5 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-func wantCode(t testing.TB, err error, code apperr.Code) {
-	t.Helper()
-	if apperr.CodeOf(err) != code {
-		t.Fatalf("error = %v, want code %s", err, code)
 	}
 }

@@ -138,6 +138,7 @@ func TestRecoverTurnsAPanicIntoAnError(t *testing.T) {
 	ctx := WithLogger(invokeCtx("req-panic"), NewLogger(&buf, slog.LevelInfo).With(FieldRequestID, "req-panic"))
 	h := Recover(HandlerFunc(func(context.Context, []byte) ([]byte, error) {
 		var m map[string]int
+		//lint:ignore SA5000 the test needs a runtime panic, not a panic() call
 		m["boom"]++ // nil map write: a runtime panic
 		return nil, nil
 	}))
@@ -473,7 +474,7 @@ func TestInit(t *testing.T) {
 			res := exp.GetSpans()[0].Resource
 			got := map[string]string{}
 			for _, kv := range res.Attributes() {
-				got[string(kv.Key)] = kv.Value.Emit()
+				got[string(kv.Key)] = kv.Value.String()
 			}
 			if got["service.name"] != "lab-test" || got["deployment.environment.name"] != "local" || got["cloud.region"] != "ap-southeast-1" {
 				t.Errorf("resource = %v", got)
