@@ -24,7 +24,7 @@ import (
 // applied); CONFLICT wrapping domain.ErrNotPaidYet for a refund before the
 // payment (transient); INVALID_TRANSITION for a void of a paid order;
 // LIMIT_EXCEEDED beyond MaxBillingPerAppointment orders or the refunds'
-// limit; VALIDATION_FAILED for a malformed event.
+// limits (per order, MaxRefundsPerAppointment in all); VALIDATION_FAILED for a malformed event.
 func (s *Integrations) ApplyOrder(ctx context.Context, ev domain.OrderEvent) error {
 	if ev.AppointmentID == "" {
 		return apperr.E(apperr.Validation, "appointmentId: is required")
@@ -52,6 +52,9 @@ func (s *Integrations) ApplyOrder(ctx context.Context, ev domain.OrderEvent) err
 			state.Billing[i] = nb
 		} else {
 			state.Billing = append(state.Billing, nb)
+		}
+		if total := countRefunds(state.Billing); total > MaxRefundsPerAppointment && total > countRefunds(a.Billing) {
+			return Change{}, apperr.E(apperr.LimitExceeded, "order.refunded: an appointment has at most %d refunds in all its orders", MaxRefundsPerAppointment)
 		}
 		evType := domain.EventAppointmentBillingChanged
 		switch {

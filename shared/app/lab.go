@@ -19,6 +19,35 @@ const MaxLabOrdersPerAppointment = 20
 // the appointment.
 const MaxBillingPerAppointment = 20
 
+// MaxSamplesPerAppointment bounds the samples of all lab orders of an
+// appointment, and MaxRefundsPerAppointment the refunds of all its orders.
+// With the per-order limits alone (20 × 50 each) an appointment's event
+// could outgrow what a queue message carries (events.MaxEventBytes), be
+// committed and never be published; with these its largest event stays
+// under half of it (shared/app/eventsize_test.go).
+const (
+	MaxSamplesPerAppointment = 200
+	MaxRefundsPerAppointment = 200
+)
+
+// countSamples returns how many samples the lab orders hold in all.
+func countSamples(orders []domain.LabOrder) int {
+	n := 0
+	for _, o := range orders {
+		n += len(o.Samples)
+	}
+	return n
+}
+
+// countRefunds returns how many refunds the orders hold in all.
+func countRefunds(orders []domain.Billing) int {
+	n := 0
+	for _, b := range orders {
+		n += len(b.Refunds)
+	}
+	return n
+}
+
 // Actors of the integrations, as recorded in history.
 var (
 	// ActorLIS is the laboratory information system.
@@ -62,7 +91,8 @@ func (s *Integrations) clock() time.Time { return s.now().UTC().Truncate(time.Mi
 // appointment or a lab order not linked yet (transient: the booking or the
 // linking event may still be on its way); VALIDATION_FAILED wrapping
 // domain.ErrContradiction for a lab order linked to another appointment;
-// LIMIT_EXCEEDED beyond MaxLabOrdersPerAppointment or the samples' limit;
+// LIMIT_EXCEEDED beyond MaxLabOrdersPerAppointment or the samples' limits
+// (per order, MaxSamplesPerAppointment in all);
 // CONFLICT when concurrent changes kept winning.
 func (s *Integrations) ApplySampleStatus(ctx context.Context, ev domain.SampleEvent) error {
 	apptID, linked, err := s.labOrderAppointment(ctx, ev)
@@ -114,6 +144,9 @@ func (s *Integrations) sampleChange(a domain.Appointment, ev domain.SampleEvent,
 		state.LabOrders[i] = n
 	} else {
 		state.LabOrders = append(state.LabOrders, n)
+	}
+	if total := countSamples(state.LabOrders); total > MaxSamplesPerAppointment && total > countSamples(a.LabOrders) {
+		return Change{}, apperr.E(apperr.LimitExceeded, "sampleId: an appointment has at most %d samples in all its lab orders", MaxSamplesPerAppointment)
 	}
 	evType := domain.EventAppointmentSampleStatusChanged
 	switch {

@@ -13,6 +13,7 @@ import (
 	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
+	"github.com/labchain/appointments/shared/events"
 )
 
 // The scheduled jobs' storage (shared/jobs declares the ports): job
@@ -146,6 +147,9 @@ func (s *Store) recordReminder(ctx context.Context, r domain.ReminderDue, ev dom
 	}
 	ev.Data = r
 	outbox, err := eventOutboxItem(ctx, ev)
+	if errors.Is(err, events.ErrTooLarge) {
+		return false, err // LIMIT_EXCEEDED, refused before the transaction
+	}
 	if err != nil {
 		return false, apperr.Wrap(err, "dynamo: encode outbox record of reminder of %s", a.ID)
 	}

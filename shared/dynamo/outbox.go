@@ -95,6 +95,9 @@ func traceParent(ctx context.Context) string {
 // record must not exist yet.
 func (s *Store) addOutbox(ctx context.Context, b *txBuilder, ev domain.Event, a domain.Appointment) error {
 	item, err := outboxItem(ctx, ev, a)
+	if errors.Is(err, events.ErrTooLarge) {
+		return err // LIMIT_EXCEEDED, refused before the transaction
+	}
 	if err != nil {
 		return apperr.Wrap(err, "dynamo: encode outbox record of %s", a.ID)
 	}

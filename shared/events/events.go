@@ -26,6 +26,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
 )
 
@@ -81,10 +82,23 @@ type CloudEvent struct {
 	Data json.RawMessage `json:"data"`
 }
 
+// MaxEventBytes bounds the canonical encoding of an event, which is the body
+// of its SQS message: SQS's 256 KiB per message (sqsx.MaxBatchBytes) less
+// 1 KiB for the message attributes the publisher adds (ce-id, ce-type and
+// traceparent: under 300 bytes). An event over it could be committed but
+// never published, so New refuses it.
+const MaxEventBytes = 256*1024 - 1024
+
+// ErrTooLarge is the cause of New's error for an event whose encoding
+// exceeds MaxEventBytes.
+var ErrTooLarge = errors.New("events: event larger than a queue message may carry")
+
 // New builds the envelope of a domain event: data is ev.Data mapped to its
 // wire type (a domain.Appointment to AppointmentData, a domain.ReminderDue
 // to ReminderDueData; other data is an error), time is ev.Time in UTC.
-// traceparent may be "". The result is validated.
+// traceparent may be "". The result is validated. An event whose encoding
+// exceeds MaxEventBytes is refused with LIMIT_EXCEEDED wrapping ErrTooLarge
+// (permanent: the change that makes it must not be committed).
 func New(ev domain.Event, traceparent string) (CloudEvent, error) {
 	wire, err := dataOf(ev)
 	if err != nil {
@@ -107,6 +121,17 @@ func New(ev domain.Event, traceparent string) (CloudEvent, error) {
 	}
 	if err := ce.Validate(); err != nil {
 		return CloudEvent{}, err
+	}
+	body, err := json.Marshal(ce)
+	if err != nil {
+		return CloudEvent{}, fmt.Errorf("events: encode %s %s: %w", ev.Type, ev.ID, err)
+	}
+	if len(body) > MaxEventBytes {
+		return CloudEvent{}, &apperr.Error{
+			Code:    apperr.LimitExceeded,
+			Message: fmt.Sprintf("the change would make its %s event %d bytes, over the %d a queue message may carry; nothing was changed", ev.Type, len(body), MaxEventBytes),
+			Err:     ErrTooLarge,
+		}
 	}
 	return ce, nil
 }

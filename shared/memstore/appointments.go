@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -159,6 +160,9 @@ func (s *Store) commit(prev domain.Appointment, steps []app.Step, links []app.La
 		ev := st.Event
 		ev.Data = st.State
 		ce, err := events.New(ev, "")
+		if errors.Is(err, events.ErrTooLarge) {
+			return err // LIMIT_EXCEEDED, refused before anything changes
+		}
 		if err != nil {
 			return apperr.Wrap(err, "memstore: encode outbox record of %s", next.ID)
 		}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
+	"github.com/labchain/appointments/shared/events"
 	"github.com/labchain/appointments/shared/idempotency"
 )
 
@@ -464,5 +466,30 @@ func OccupancyRangeCoversDates(t T, s Store) {
 		if occ[k] != id {
 			t.Fatalf("occupancy %v, want %v", occ, want)
 		}
+	}
+}
+
+// OversizeEventRefused: a change whose event would be larger than a queue
+// message may carry (events.MaxEventBytes) is refused with LIMIT_EXCEEDED
+// before anything is written: it could be committed but never published.
+func OversizeEventRefused(t T, s Store) {
+	ctx := context.Background()
+	must(t, create(ctx, s, appt("apt_1", nine, "res_a")))
+	_, err := s.UpdateAppointment(ctx, "apt_1", func(cur domain.Appointment) (app.Change, error) {
+		return step(cur, domain.EventAppointmentBillingChanged, "", func(n *domain.Appointment) {
+			for i := 0; len(n.Resources)*128 <= events.MaxEventBytes; i++ {
+				n.Resources = append(n.Resources, fmt.Sprintf("res_%0124d", i))
+			}
+		}), nil
+	})
+	wantCode(t, err, apperr.LimitExceeded)
+	if !errors.Is(err, events.ErrTooLarge) {
+		t.Fatalf("error %v does not wrap events.ErrTooLarge", err)
+	}
+	if a := get(t, s, "apt_1"); a.Version != 1 {
+		t.Fatalf("version %d after the refused change, want 1", a.Version)
+	}
+	if got := eventTypes(t, s, "apt_1"); len(got) != 1 {
+		t.Fatalf("events %v after the refused change, want only the booking's", got)
 	}
 }

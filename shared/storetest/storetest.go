@@ -63,6 +63,7 @@ var Checks = map[string]Check{
 	"OccupancyRangeCoversDates": OccupancyRangeCoversDates,
 	"PatientCap":                PatientCap,
 	"PatientCapConcurrent":      PatientCapConcurrent,
+	"OversizeEventRefused":      OversizeEventRefused,
 }
 
 // Run runs every check, each on a store newStore returns (fresh and empty).
