@@ -31,8 +31,18 @@ lint: ## go vet and staticcheck (default checks; //lint:ignore with a reason for
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-bench: tools ## benchmarks; ratios are computed against a baseline in the same run
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime=200x -count=1 ./...
+# Every benchmark runs its figure and a same-run baseline A B A B after a warm-up
+# (infra/benchab). The raw `go test` output goes to build/bench.txt; stdout gets
+# one table (infra/cmd/benchtable). Iterations are A/B pairs, fixed per package.
+BENCH_OUT := build/bench.txt
+bench_run = $(GO) test -run '^$$' -bench . -count=1 -timeout 15m -benchtime=$(1) $(2) >> $(BENCH_OUT) 2>&1 || st=1;
+bench: tools ## benchmarks: one table of every figure with its same-run baseline and the median ratio of A/B pairs (raw output: build/bench.txt)
+	@mkdir -p build && : > $(BENCH_OUT); st=0; \
+	$(call bench_run,200x,./shared/dynamo ./shared/app) \
+	$(call bench_run,30x,./infra/coldstart) \
+	$(call bench_run,10x,./infra/localdev) \
+	$(GO) run ./infra/cmd/benchtable < $(BENCH_OUT) || st=1; \
+	if [ $$st -ne 0 ]; then echo "make bench: failed, see $(BENCH_OUT)" >&2; fi; exit $$st
 
 invoke: tools ## run one function under the runtime emulator: make invoke FN=health EVENT=testdata/events/health.json
 	$(GO) run ./infra/cmd/localdev invoke -fn $(FN) -event $(EVENT)

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/labchain/appointments/infra/benchab"
 )
 
 // BenchmarkSQSEventSourceMapping measures messages per second through the
@@ -20,15 +22,22 @@ import (
 // against a bare consumer doing ReceiveMessage + DeleteMessageBatch with 5
 // goroutines on the same emulator (BenchRawQueue, no mapping), in the same
 // run. Both phases send the same messages the same way while they consume.
-// Reported: esm-msgs/s, raw-msgs/s and esm/raw (not asserted).
+// b.N rounds of roundSize messages each, mapping then bare (A B A B), after
+// a warm-up round; reported through infra/benchab (not asserted).
 func BenchmarkSQSEventSourceMapping(b *testing.B) {
 	p := eventsPlatform(b)
-	n := max(b.N, 200)
+	const roundSize = 200
 	ctx := context.Background()
 	c := p.sqsClient
+	benchab.Values(b, benchab.Spec{Figure: "SQS messages/s through the event source mapping", Baseline: "bare receive+delete consumer", Unit: "msgs/s", WarmUp: 1},
+		func(int) float64 { return esmRound(b, ctx, p, roundSize) },
+		func(int) float64 { return rawRound(b, ctx, c, p.QueueURL("BenchRawQueue"), roundSize) })
+}
 
-	b.ResetTimer()
-	esm := throughput(b, ctx, c, p.QueueURL("BenchQueue"), n, func(ctx context.Context, url string, sent func() bool) {
+// esmRound sends n messages to BenchQueue and returns messages per second
+// until the mapping has consumed them all.
+func esmRound(b *testing.B, ctx context.Context, p *Platform, n int) float64 {
+	return throughput(b, ctx, p.sqsClient, p.QueueURL("BenchQueue"), n, func(ctx context.Context, url string, sent func() bool) {
 		for {
 			v, f := queueDepth(b, p, "BenchQueue")
 			if sent() && v+f == 0 {
@@ -37,7 +46,12 @@ func BenchmarkSQSEventSourceMapping(b *testing.B) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	})
-	raw := throughput(b, ctx, c, p.QueueURL("BenchRawQueue"), n, func(ctx context.Context, url string, sent func() bool) {
+}
+
+// rawRound sends n messages to url and returns messages per second until 5
+// bare consumers have received and deleted them all.
+func rawRound(b *testing.B, ctx context.Context, c *sqs.Client, url string, n int) float64 {
+	return throughput(b, ctx, c, url, n, func(ctx context.Context, url string, sent func() bool) {
 		var deleted atomic.Int64
 		var wg sync.WaitGroup
 		ctx, cancel := context.WithCancel(ctx)
@@ -74,10 +88,6 @@ func BenchmarkSQSEventSourceMapping(b *testing.B) {
 		}
 		wg.Wait()
 	})
-	b.StopTimer()
-	b.ReportMetric(esm, "esm-msgs/s")
-	b.ReportMetric(raw, "raw-msgs/s")
-	b.ReportMetric(esm/raw, "esm/raw")
 }
 
 // throughput sends n messages (4 senders, batches of 10) while consume runs,

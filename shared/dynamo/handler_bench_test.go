@@ -7,13 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/labchain/appointments/infra/benchab"
 	"github.com/labchain/appointments/shared/app"
 	"github.com/labchain/appointments/shared/config"
 	"github.com/labchain/appointments/shared/domain"
@@ -27,9 +27,9 @@ import (
 // occupancy reads, planning, the booking transaction) and, in the same run and
 // against the same DynamoDB Local, sends bare TransactWriteItems of the same
 // items (appointment, history, one cell, outbox record, idempotency
-// completion). It reports
-// both per-booking times and their ratio: the price of everything around the
-// one write that makes a booking safe.
+// completion). It reports both per-booking times (medians) and the median of
+// the per-pair ratios: the price of everything around the one write that
+// makes a booking safe.
 func BenchmarkBookingHandlerVsBareTransaction(b *testing.B) {
 	s, raw := newStore(b)
 	// Metrics of the code under test go nowhere: stdout carries only results.
@@ -78,51 +78,43 @@ func BenchmarkBookingHandlerVsBareTransaction(b *testing.B) {
 	}
 	// Alternate handler and bare booking (A B A B ...) so drift on a shared
 	// machine lands on both sides; the first warmUp pairs are not measured;
-	// the figure is the median of the per-pair ratios.
+	// the figure is the median of the per-pair ratios (infra/benchab).
 	const warmUp = 20
 	if b.N+warmUp > 20*36*55 {
 		b.Fatalf("b.N = %d exceeds the free cells of the booking window", b.N)
 	}
-	var handlerTime, bareTime time.Duration
-	ratios := make([]float64, 0, b.N)
-	for i := 0; i < b.N+warmUp; i++ {
-		body, _ := json.Marshal(map[string]any{"branchId": br.ID, "serviceId": draw.ID, "start": start(i).Format(time.RFC3339),
-			"patient": map[string]any{"id": fmt.Sprint("p-", i), "name": "Somchai Jaidee", "phone": "+66812345678", "locale": "th"}})
-		ev := event
-		ev.Body = string(body)
-		ev.Headers = map[string]string{"content-type": "application/json", "idempotency-key": fmt.Sprint("bench-", i)}
-		t0 := time.Now()
-		res, err := handler(ctx, ev)
-		hd := time.Since(t0)
-		if err != nil || res.StatusCode != 201 {
-			b.Fatalf("booking %d: %d %s %v", i, res.StatusCode, res.Body, err)
-		}
-
-		a := appt(fmt.Sprintf("apt_bare_%08d", i), "br_bare", fmt.Sprint("p-", i), start(i), 1, fmt.Sprintf("res_%02d", i%20))
-		claim := &idempotency.Claim{Key: fmt.Sprint("bare:", i), Hash: "h", SuccessStatus: 201, Render: routeRender}
-		if _, err := s.Begin(ctx, inProgress(claim.Key, claim.Hash, now), now); err != nil {
-			b.Fatal(err)
-		}
-		tx, err := s.createTx(ctx, a, booking(a), booked(a), claim)
-		if err != nil {
-			b.Fatal(err)
-		}
-		in := &dynamodb.TransactWriteItemsInput{TransactItems: tx.items}
-		t0 = time.Now()
-		_, err = raw.TransactWriteItems(ctx, in)
-		bd := time.Since(t0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if i < warmUp {
-			continue
-		}
-		handlerTime += hd
-		bareTime += bd
-		ratios = append(ratios, float64(hd)/float64(bd))
-	}
-	sort.Float64s(ratios)
-	b.ReportMetric(ratios[len(ratios)/2], "median-pair-handler/bare")
-	b.ReportMetric(float64(handlerTime.Nanoseconds())/float64(b.N), "handler-ns/booking")
-	b.ReportMetric(float64(bareTime.Nanoseconds())/float64(b.N), "bare-tx-ns/booking")
+	benchab.Durations(b, benchab.Spec{Figure: "booking through the handler", Baseline: "bare TransactWriteItems of its items", Unit: "ms", WarmUp: warmUp},
+		func(i int) time.Duration {
+			body, _ := json.Marshal(map[string]any{"branchId": br.ID, "serviceId": draw.ID, "start": start(i).Format(time.RFC3339),
+				"patient": map[string]any{"id": fmt.Sprint("p-", i), "name": "Somchai Jaidee", "phone": "+66812345678", "locale": "th"}})
+			ev := event
+			ev.Body = string(body)
+			ev.Headers = map[string]string{"content-type": "application/json", "idempotency-key": fmt.Sprint("bench-", i)}
+			t0 := time.Now()
+			res, err := handler(ctx, ev)
+			d := time.Since(t0)
+			if err != nil || res.StatusCode != 201 {
+				b.Fatalf("booking %d: %d %s %v", i, res.StatusCode, res.Body, err)
+			}
+			return d
+		},
+		func(i int) time.Duration {
+			a := appt(fmt.Sprintf("apt_bare_%08d", i), "br_bare", fmt.Sprint("p-", i), start(i), 1, fmt.Sprintf("res_%02d", i%20))
+			claim := &idempotency.Claim{Key: fmt.Sprint("bare:", i), Hash: "h", SuccessStatus: 201, Render: routeRender}
+			if _, err := s.Begin(ctx, inProgress(claim.Key, claim.Hash, now), now); err != nil {
+				b.Fatal(err)
+			}
+			tx, err := s.createTx(ctx, a, booking(a), booked(a), claim)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := &dynamodb.TransactWriteItemsInput{TransactItems: tx.items}
+			t0 := time.Now()
+			_, err = raw.TransactWriteItems(ctx, in)
+			d := time.Since(t0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return d
+		})
 }
