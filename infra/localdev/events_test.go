@@ -34,11 +34,13 @@ const eventsDir = "../../testdata/events"
 var (
 	sampleAt       = time.Date(2026, 11, 30, 1, 30, 0, 0, time.UTC) // 08:30 in Bangkok
 	sampleIssuer   = "http://127.0.0.1:3000" + localPrefix
-	sampleBranch   = "br_01jdx7k3q9m2v8c4t6p0r5w1yz"
-	sampleService  = "svc_01jdx7m1c5h8q2w9e3r6t4y0ub"
-	sampleResource = "res_01jdx7kz2b7n4q1w8e5r3t6y9a"
-	sampleAppt     = "apt_01jdy2a6h3k9m5q1w7e4r8t2yc"
-	samplePatient  = "pat_01jdx9v4n7b2c8x5z1q6w3e0rt"
+	// The ids are those SeedFixtures creates, so that `make invoke` finds
+	// what every event names.
+	sampleBranch   = FixtureBranchID
+	sampleService  = FixtureServiceID
+	sampleResource = FixtureResourceID
+	sampleAppt     = FixtureAppointmentID
+	samplePatient  = FixturePatientID
 )
 
 // eventSample is one request per function of template.yaml.
@@ -90,16 +92,16 @@ var eventSamples = map[string]eventSample{
 			`"minNoticeMinutes":60,"maxAdvanceDays":60,"cancelCutoffMinutes":120}`},
 	"list-services": {method: "GET", path: "/v1/branches/" + sampleBranch + "/services", token: patient()},
 	"get-availability": {method: "GET", path: "/v1/availability", token: patient(),
-		query: "branchId=" + sampleBranch + "&serviceId=" + sampleService + "&from=2026-12-01&to=2026-12-07"},
+		query: "branchId=" + sampleBranch + "&serviceId=" + sampleService + "&from=2027-11-29&to=2027-12-04"},
 	"book-appointment": {method: "POST", path: "/v1/appointments", headers: withKey("9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"), token: patient(),
-		body: `{"branchId":"` + sampleBranch + `","serviceId":"` + sampleService + `","start":"2026-12-01T08:00:00+07:00",` +
+		body: `{"branchId":"` + sampleBranch + `","serviceId":"` + sampleService + `","start":"2027-11-29T08:00:00+07:00",` +
 			`"patient":{"id":"` + samplePatient + `","name":"Somchai Jaidee","phone":"+66812345678","email":"somchai@example.com","locale":"th"},` +
 			`"notes":"First visit; prefers the left arm."}`},
 	"list-appointments": {method: "GET", path: "/v1/appointments", token: staff(),
-		query: "branchId=" + sampleBranch + "&date=2026-12-01&limit=20"},
+		query: "branchId=" + sampleBranch + "&date=2027-11-29&limit=20"},
 	"get-appointment": {method: "GET", path: "/v1/appointments/" + sampleAppt, token: patient()},
 	"reschedule-appointment": {method: "POST", path: "/v1/appointments/" + sampleAppt + "/reschedule", headers: withKey("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"), token: patient(),
-		body: `{"start":"2026-12-02T09:30:00+07:00"}`},
+		body: `{"start":"2027-11-30T09:30:00+07:00"}`},
 	"cancel-appointment": {method: "POST", path: "/v1/appointments/" + sampleAppt + "/cancel", headers: withKey("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"), token: patient(),
 		body: `{"reason":"Feeling unwell, will book again next week"}`},
 	"check-in-appointment": {method: "POST", path: "/v1/appointments/" + sampleAppt + "/check-in", token: staff()},
@@ -108,7 +110,7 @@ var eventSamples = map[string]eventSample{
 	"no-show-appointment": {method: "POST", path: "/v1/appointments/" + sampleAppt + "/no-show", headers: jsonBody, token: staff(),
 		body: `{"reason":"Did not arrive within 30 minutes of the start"}`},
 	"appointment-history":            {method: "GET", path: "/v1/appointments/" + sampleAppt + "/history", token: staff()},
-	"get-checkup-campaign":           {method: "GET", path: "/v1/checkup-campaigns/siam-steel-2026-annual", token: staff()},
+	"get-checkup-campaign":           {method: "GET", path: "/v1/checkup-campaigns/" + FixtureCampaignID, token: staff()},
 	"list-appointment-notifications": {method: "GET", path: "/v1/appointments/" + sampleAppt + "/notifications", token: patient()},
 	"get-notification-preferences":   {method: "GET", path: "/v1/patients/" + samplePatient + "/notification-preferences", token: patient()},
 	"put-notification-preferences": {method: "PUT", path: "/v1/patients/" + samplePatient + "/notification-preferences", headers: jsonBody, token: patient(),

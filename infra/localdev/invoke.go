@@ -43,7 +43,8 @@ func (r *InvokeResult) Failed() bool { return r.FunctionError || r.TimedOut }
 // Options.DynamoEndpoint or else starts DynamoDB Local on Options.DynamoPort
 // (0: a free port) with the template's tables, and likewise
 // Options.SQSEndpoint or its own SQS emulator with the template's queues
-// (when it has any), runs the bootstrap under one
+// (when it has any), with Options.Seed creates what the testdata/events
+// fixtures refer to (SeedFixtures), runs the bootstrap under one
 // aws-lambda-rie with the function's template environment (its emails and
 // SMS go to the Mailpit and message sink of a running `localdev up`, on
 // DefaultSMTPPort and DefaultPort), posts the event to
@@ -120,6 +121,12 @@ func Invoke(ctx context.Context, opts Options, name string, event []byte) (*Invo
 	s, err := a.settings(f, endpoint, filepath.Dir(bins[folder]), o.Env)
 	if err != nil {
 		return nil, err
+	}
+	if table := s.env["TABLE_NAME"]; opts.Seed && table != "" {
+		if err := SeedFixtures(ctx, fixtureStore(endpoint, table), event, time.Now()); err != nil {
+			return nil, err
+		}
+		o.logf("fixtures ready in %s (branch %s, visit %s)", table, FixtureBranchID, FixtureAppointmentID)
 	}
 	// The emulator prints END and REPORT after it has answered: wait for
 	// them (briefly) before stopping it, so the log is complete.

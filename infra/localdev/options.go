@@ -61,7 +61,9 @@ type Options struct {
 	// DefaultMaxConcurrency.
 	MaxConcurrency int
 	// Seed creates the demo branch, hours, resources and services through the
-	// API once it is up (see SeedResult).
+	// API once it is up (see SeedResult). For Invoke, it creates what the
+	// events of testdata/events refer to (SeedFixtures) in the function's
+	// table before the invocation.
 	Seed bool
 	// Params override template parameters. Environment is "local" and
 	// JwtIssuer is the local issuer unless set here.

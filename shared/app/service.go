@@ -69,6 +69,15 @@ func New(store Store, now func() time.Time) *Service {
 	}
 }
 
+// WithIDs replaces the id generator (ids.New) with newID, which gets the
+// prefix of the id it makes ("apt", "br", "res", "svc", ...), so that local
+// seeding can create records under ids that fixtures name. It returns s for
+// chaining.
+func (s *Service) WithIDs(newID func(prefix string) string) *Service {
+	s.newID = newID
+	return s
+}
+
 // WithMaxActiveBookings caps how many upcoming (booked or checked-in, not yet
 // started) visits a patient may hold when booking for themself; staff and
 // admins are not capped. n ≤ 0 removes the cap. It returns s for chaining.

@@ -2,7 +2,7 @@
 // without Docker: it replaces `sam local start-api` and `sam local invoke`.
 //
 //	localdev up [-port 3000] [-dynamodb-port 8000] [-sqs-port 9324] [-no-seed] [-no-schedules] [-no-event-sources] [-param K=V]...
-//	localdev invoke -fn <folder name or logical id> -event <file|->
+//	localdev invoke -fn <folder name or logical id> -event <file|-> [-seed=false]
 //
 // up starts DynamoDB Local with the tables of template.yaml and the SQS
 // emulator with its queues, builds every function, serves the template's
@@ -16,8 +16,10 @@
 // event file as payload and prints the function's response on stdout (logs go
 // to stderr). It uses the DynamoDB Local and the SQS emulator of a running
 // `localdev up` (127.0.0.1:8000 and :9324) if they answer, else starts its own
-// on free ports. It exits
-// with status 1 when the function fails (error, panic or timeout).
+// on free ports. Unless -seed=false, it first creates in the function's table
+// what the fixtures of testdata/events refer to (localdev.SeedFixtures), so
+// every fixture works as written. It exits with status 1 when the function
+// fails (error, panic or timeout).
 package main
 
 import (
@@ -68,7 +70,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   localdev up [-port 3000] [-dynamodb-port 8000] [-sqs-port 9324] [-no-seed] [-no-schedules] [-no-event-sources]
               [-max-concurrency 4] [-param Name=Value]... [-allow-missing] [-template file]
-  localdev invoke -fn <folder name or logical id> -event <file|-> [-dynamodb-endpoint URL] [-sqs-endpoint URL] [-param Name=Value]... [-template file]
+  localdev invoke -fn <folder name or logical id> -event <file|-> [-seed=false] [-dynamodb-endpoint URL] [-sqs-endpoint URL] [-param Name=Value]... [-template file]
 `)
 }
 
@@ -179,6 +181,7 @@ func invoke(args []string) error {
 	endpoint := fs.String("dynamodb-endpoint", "", "DynamoDB to use (default: http://127.0.0.1:8000 if it answers, else a fresh DynamoDB Local)")
 	sqsEndpoint := fs.String("sqs-endpoint", "", "SQS to use (default: http://127.0.0.1:9324 if it answers, else a fresh SQS emulator)")
 	template := fs.String("template", "", "SAM template (default: template.yaml of the nearest folder above that has one)")
+	seed := fs.Bool("seed", true, "first create what the testdata/events fixtures refer to (their branch, service, visit, ...) in the function's table; existing records are kept")
 	ps := params{}
 	fs.Var(ps, "param", "template parameter override Name=Value (repeatable)")
 	_ = fs.Parse(args)
@@ -213,7 +216,7 @@ func invoke(args []string) error {
 			*sqsEndpoint = local
 		}
 	}
-	res, err := localdev.Invoke(ctx, localdev.Options{Template: *template, DynamoEndpoint: *endpoint, SQSEndpoint: *sqsEndpoint, Params: ps}, *fn, event)
+	res, err := localdev.Invoke(ctx, localdev.Options{Template: *template, DynamoEndpoint: *endpoint, SQSEndpoint: *sqsEndpoint, Params: ps, Seed: *seed}, *fn, event)
 	if err != nil {
 		return err
 	}
