@@ -32,8 +32,8 @@ const eventsDir = "../../testdata/events"
 
 // Fixed values of the sample events.
 var (
-	sampleAt       = time.Date(2026, 11, 30, 1, 30, 0, 0, time.UTC) // 08:30 in Bangkok
-	sampleIssuer   = "http://127.0.0.1:3000" + localPrefix
+	sampleAt     = time.Date(2026, 11, 30, 1, 30, 0, 0, time.UTC) // 08:30 in Bangkok
+	sampleIssuer = "http://127.0.0.1:3000" + localPrefix
 	// The ids are those SeedFixtures creates, so that `make invoke` finds
 	// what every event names.
 	sampleBranch   = FixtureBranchID
