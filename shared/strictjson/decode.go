@@ -78,10 +78,9 @@ func check(v any, t reflect.Type, path string, depth int) *Error {
 	if v == nil || depth > maxTypeDepth {
 		return nil
 	}
+	// A pointer decodes as what it points to (only named non-pointer types
+	// have methods, and implements looks at pointer receivers too).
 	for t.Kind() == reflect.Pointer {
-		if implements(t, jsonUnmarshaler) {
-			return nil
-		}
 		t = t.Elem()
 	}
 	switch {

@@ -26,6 +26,7 @@ type target struct {
 		Name string `json:"name"`
 	} `json:"patient"`
 	At       time.Time         `json:"at"`
+	Until    *time.Time        `json:"until"`
 	Labels   map[string]string `json:"labels"`
 	Ratio    float32           `json:"ratio"`
 	Active   bool              `json:"active"`
@@ -89,6 +90,7 @@ func TestDecodeKinds(t *testing.T) {
 		{"string for bool", `{"active":"yes"}`, Options{}, WrongType, "active", "a boolean", 0},
 		{"time not a string", `{"at":20261201}`, Options{}, WrongType, "at", "an RFC 3339 date-time string", 0},
 		{"time without offset", `{"at":"2026-12-01T08:00:00"}`, Options{}, WrongType, "at", "an RFC 3339 date-time string", 0},
+		{"pointer to time", `{"until":"tomorrow"}`, Options{}, WrongType, "until", "an RFC 3339 date-time string", 0},
 		{"string for struct", `{"patient":"n"}`, Options{}, WrongType, "patient", "an object", 0},
 	}
 	for _, tc := range cases {
