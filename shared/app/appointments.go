@@ -13,8 +13,9 @@ import (
 // maxNotesLen bounds free-text notes and reasons (they are personal data too).
 const maxNotesLen = 1000
 
-// Availability lists bookable starts (any authenticated caller) with one catalog
-// read and one occupancy read per day. VALIDATION_FAILED, NOT_FOUND.
+// Availability lists bookable starts (any authenticated caller) with the
+// branch's catalog (cached, see catalogCache) and one occupancy read of the
+// whole range. VALIDATION_FAILED, NOT_FOUND.
 func (s *Service) Availability(ctx context.Context, actor domain.Actor, q AvailabilityQuery) ([]domain.Slot, error) {
 	if err := authenticated(actor); err != nil {
 		return nil, err
@@ -26,7 +27,7 @@ func (s *Service) Availability(ctx context.Context, actor domain.Actor, q Availa
 	if err != nil {
 		return nil, err
 	}
-	cat, svc, err := s.catalog(ctx, q.BranchID, q.ServiceID)
+	cat, svc, err := s.cachedCatalog(ctx, q.BranchID, q.ServiceID)
 	if err != nil {
 		return nil, err
 	}
@@ -74,24 +75,18 @@ func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (d
 	if !validID(in.Patient.ID) {
 		return domain.Appointment{}, apperr.E(apperr.Validation, "patient.id: letters, digits and _ . : - only")
 	}
-	cat, svc, err := s.catalog(ctx, in.BranchID, in.ServiceID)
+	cat, svc, err := s.cachedCatalog(ctx, in.BranchID, in.ServiceID)
 	if err != nil {
 		return domain.Appointment{}, err
 	}
-	loc, err := domain.LoadLocation(cat.Branch.TimeZone)
-	if err != nil {
-		return domain.Appointment{}, apperr.Wrap(err, "branch %s has a bad time zone", cat.Branch.ID)
-	}
 	id := s.newID("apt")
-	var booked domain.Appointment
+	var (
+		booked    domain.Appointment
+		occ       = domain.Occupancy{} // not read until a cell conflict
+		refreshed bool
+	)
 	err = RetryConcurrent(ctx, func() error {
-		// Each attempt reads the occupancy again: someone may have taken a
-		// cell between the previous attempt's read and its write.
 		now := s.clock()
-		occ, err := s.store.Occupancy(ctx, in.BranchID, []string{domain.LocalDate(in.Start, loc)})
-		if err != nil {
-			return err
-		}
 		plan, err := domain.PlanBooking(cat, svc, occ, in.Start, now, "", s.rnd())
 		if err != nil {
 			return noRetry{err}
@@ -104,11 +99,38 @@ func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (d
 		}
 		h := domain.HistoryEntry{At: now, To: domain.StatusBooked, Actor: actor.Ref(), Start: a.Start, End: a.End}
 		ev := domain.AppointmentEvent(s.newID("evt"), domain.EventAppointmentBooked, now, a)
-		if err := s.store.CreateAppointmentGuarded(ctx, a, h, ev, s.guard(actor, now)); err != nil {
-			return err
+		g := s.guard(actor, now)
+		g.CheckCatalog, g.CatalogVersion = true, cat.Version
+		err = s.store.CreateAppointmentGuarded(ctx, a, h, ev, g)
+		switch {
+		case err == nil:
+			booked = a
+			return nil
+		case errors.Is(err, ErrCatalogChanged):
+			// Planned on a catalog that changed meanwhile: read it again
+			// and plan again, once.
+			s.catalogs.drop(in.BranchID)
+			if refreshed {
+				return noRetry{apperr.E(apperr.Conflict, "the branch's schedule is being changed; try again")}
+			}
+			refreshed = true
+			if cat, svc, err = s.freshCatalog(ctx, in.BranchID, in.ServiceID); err != nil {
+				return noRetry{err}
+			}
+			return apperr.E(apperr.Conflict, "catalog refreshed")
+		case apperr.Is(err, apperr.SlotUnavailable):
+			// A candidate cell is held: read who holds what (strongly
+			// consistent) and plan among the free resources, or refuse.
+			loc, lerr := domain.LoadLocation(cat.Branch.TimeZone)
+			if lerr != nil {
+				return noRetry{apperr.Wrap(lerr, "branch %s has a bad time zone", cat.Branch.ID)}
+			}
+			if occ, err = s.store.Occupancy(ctx, in.BranchID, []string{domain.LocalDate(in.Start, loc)}); err != nil {
+				return noRetry{err}
+			}
+			return apperr.E(apperr.SlotUnavailable, "occupancy read again")
 		}
-		booked = a
-		return nil
+		return err
 	})
 	var final noRetry
 	switch {

@@ -69,6 +69,7 @@ func (s *Service) PutHours(ctx context.Context, actor domain.Actor, branchID str
 	if err := s.store.PutHours(ctx, branchID, h); err != nil {
 		return domain.Hours{}, err
 	}
+	s.catalogs.drop(branchID)
 	return h, nil
 }
 
@@ -112,6 +113,7 @@ func (s *Service) CreateResource(ctx context.Context, actor domain.Actor, branch
 	if err := s.store.PutResource(ctx, in); err != nil {
 		return domain.Resource{}, err
 	}
+	s.catalogs.drop(branchID)
 	return in, nil
 }
 
@@ -152,6 +154,7 @@ func (s *Service) UpdateResource(ctx context.Context, actor domain.Actor, branch
 	if err := s.store.PutResource(ctx, r); err != nil {
 		return domain.Resource{}, err
 	}
+	s.catalogs.drop(branchID)
 	return r, nil
 }
 
@@ -188,6 +191,7 @@ func (s *Service) CreateService(ctx context.Context, actor domain.Actor, branchI
 	if err := s.store.PutService(ctx, in); err != nil {
 		return domain.Service{}, err
 	}
+	s.catalogs.drop(branchID)
 	return in, nil
 }
 
@@ -206,7 +210,8 @@ func (s *Service) ListServices(ctx context.Context, actor domain.Actor, branchID
 	return ss, err
 }
 
-// catalog loads a branch's catalog and one of its services.
+// catalog reads a branch's catalog (not cached) and one of its services.
+// On a missing service it returns the catalog with the NOT_FOUND error.
 func (s *Service) catalog(ctx context.Context, branchID, serviceID string) (domain.Catalog, domain.Service, error) {
 	if !validID(branchID) {
 		return domain.Catalog{}, domain.Service{}, notFound("branch", branchID)
@@ -215,10 +220,8 @@ func (s *Service) catalog(ctx context.Context, branchID, serviceID string) (doma
 	if err != nil {
 		return domain.Catalog{}, domain.Service{}, err
 	}
-	for _, svc := range cat.Services {
-		if svc.ID == serviceID {
-			return cat, svc, nil
-		}
+	if svc, ok := serviceOf(cat, serviceID); ok {
+		return cat, svc, nil
 	}
-	return domain.Catalog{}, domain.Service{}, notFound("service", serviceID)
+	return cat, domain.Service{}, notFound("service", serviceID)
 }

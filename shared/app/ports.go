@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/labchain/appointments/shared/domain"
@@ -31,6 +32,10 @@ type Store interface {
 	GetBranch(ctx context.Context, id string) (domain.Branch, error)
 	// ListBranches returns all branches ordered by name.
 	ListBranches(ctx context.Context) ([]domain.Branch, error)
+	// Every catalog write (PutHours, PutResource, PutService) changes the
+	// branch's catalog version (LoadCatalog) atomically with the write, and
+	// is NOT_FOUND when the branch does not exist.
+	//
 	// PutHours replaces a branch's hours.
 	PutHours(ctx context.Context, branchID string, h domain.Hours) error
 	// GetHours returns a branch's hours (empty Hours if never set).
@@ -66,7 +71,9 @@ type Store interface {
 	CreateAppointment(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event) error
 	// CreateAppointmentGuarded is CreateAppointment with g's conditions
 	// checked in the same transaction: LIMIT_EXCEEDED when g.MaxUpcoming > 0
-	// and the patient already holds that many visits domain.Upcoming at g.Now.
+	// and the patient already holds that many visits domain.Upcoming at g.Now;
+	// CONFLICT carrying ErrCatalogChanged when g.CheckCatalog and the branch's
+	// catalog version is no longer g.CatalogVersion.
 	// Exact under concurrency: of simultaneous bookings of one patient, no
 	// more commit than the cap allows.
 	CreateAppointmentGuarded(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event, g Guard) error
@@ -107,7 +114,17 @@ type Guard struct {
 	MaxUpcoming int
 	// Now is the instant at which visits are counted as upcoming.
 	Now time.Time
+	// CheckCatalog requires the branch's catalog to be still at
+	// CatalogVersion (domain.Catalog.Version), else the booking fails with
+	// CONFLICT carrying ErrCatalogChanged: planned on a cached catalog, it
+	// must not commit against changed hours or a deactivated resource.
+	CheckCatalog   bool
+	CatalogVersion int64
 }
+
+// ErrCatalogChanged is the cause of the CONFLICT of a guarded booking whose
+// branch catalog is no longer at Guard.CatalogVersion (errors.Is).
+var ErrCatalogChanged = errors.New("the branch's catalog changed")
 
 // IdempotencyStore keeps idempotency records (Powertools semantics).
 //

@@ -19,6 +19,8 @@ type Service struct {
 	rnd   func() *rand.Rand
 	// maxActive caps a patient's upcoming visits (0: no cap).
 	maxActive int
+	// catalogs caches branch catalogs for Availability and Book.
+	catalogs *catalogCache
 }
 
 // ResourcePatch changes a resource; nil fields are left alone.
@@ -62,10 +64,11 @@ func New(store Store, now func() time.Time) *Service {
 		now = time.Now
 	}
 	return &Service{
-		store: store,
-		now:   now,
-		newID: ids.New,
-		rnd:   func() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) },
+		store:    store,
+		now:      now,
+		newID:    ids.New,
+		rnd:      func() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) },
+		catalogs: &catalogCache{ttl: DefaultCatalogCacheTTL},
 	}
 }
 

@@ -206,6 +206,11 @@ const (
 	roleVisits
 	roleVisitsCap
 	roleVisitsVersion
+	// roleBranch checks that the branch exists (a catalog write),
+	// roleCatalog bumps its catalog version (a catalog write) or checks it
+	// (a booking planned on a cached catalog).
+	roleBranch
+	roleCatalog
 )
 
 type txBuilder struct {

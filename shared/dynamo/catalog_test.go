@@ -95,7 +95,8 @@ func TestCatalogInOneQuery(t *testing.T) {
 	if q, g := counting.queries.Load(), counting.gets.Load(); q != 1 || g != 0 {
 		t.Fatalf("LoadCatalog made %d queries and %d gets, want 1 query", q, g)
 	}
-	sameJSON(t, "catalog", cat, domain.Catalog{Branch: b, Hours: hours, Resources: resources, Services: services})
+	// Six catalog writes: hours, three resources, two services.
+	sameJSON(t, "catalog", cat, domain.Catalog{Branch: b, Hours: hours, Resources: resources, Services: services, Version: 6})
 
 	_, err = s.LoadCatalog(ctx, "br_nope")
 	wantCode(t, err, apperr.NotFound)

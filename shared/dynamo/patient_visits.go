@@ -199,12 +199,20 @@ func limitExceeded(limit int) error {
 // with the set rewritten on condition that it did not change meanwhile,
 // reading again after such a change (at most app.MaxUpdateAttempts times).
 func (s *Store) CreateAppointmentGuarded(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event, g app.Guard) error {
-	if g.MaxUpcoming <= 0 || a.Patient.ID == "" || !a.Status.Active() {
-		return s.CreateAppointment(ctx, a, h, ev)
+	checked := func(visits func(*txBuilder)) func(*txBuilder) {
+		return func(b *txBuilder) {
+			if g.CheckCatalog {
+				b.add(roleCatalog, s.catalogCheck(a.BranchID, g.CatalogVersion))
+			}
+			visits(b)
+		}
 	}
-	err := s.create(ctx, a, h, ev, func(b *txBuilder) {
+	if g.MaxUpcoming <= 0 || a.Patient.ID == "" || !a.Status.Active() {
+		return s.create(ctx, a, h, ev, checked(s.addVisit(a)))
+	}
+	err := s.create(ctx, a, h, ev, checked(func(b *txBuilder) {
 		b.add(s.visitAdd(a.Patient.ID, a.ID, a.Start, g.MaxUpcoming))
-	})
+	}))
 	for range app.MaxUpdateAttempts {
 		if !errors.Is(err, errVisitsFull) && !errors.Is(err, errVisitsChanged) {
 			return err
@@ -216,9 +224,9 @@ func (s *Store) CreateAppointmentGuarded(ctx context.Context, a domain.Appointme
 		if cur.upcoming(g.Now) >= g.MaxUpcoming {
 			return limitExceeded(g.MaxUpcoming)
 		}
-		err = s.create(ctx, a, h, ev, func(b *txBuilder) {
+		err = s.create(ctx, a, h, ev, checked(func(b *txBuilder) {
 			b.add(roleVisitsVersion, s.visitReplace(a.Patient.ID, cur, g.Now, a.ID, a.Start))
-		})
+		}))
 	}
 	if errors.Is(err, errVisitsChanged) || errors.Is(err, errVisitsFull) {
 		return &apperr.Error{Code: apperr.Unavailable, Message: unavailableMessage, Err: err}

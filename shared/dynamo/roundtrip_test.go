@@ -80,11 +80,14 @@ func (c *roundTrips) TransactWriteItems(ctx context.Context, in *dynamodb.Transa
 	return c.Client.TransactWriteItems(ctx, in, o...)
 }
 
-// TestUncontendedBookingRoundTrips counts the DynamoDB requests of one
-// uncontended booking through the HTTP handler (a staff caller, so the patient
-// cap's read does not apply). It pins today's cost, request by request, as the
-// baseline issue #11 §1 lowers to two (the idempotency claim and the booking
-// transaction): whoever removes a request tightens the expectation here.
+// TestUncontendedBookingRoundTrips counts the DynamoDB requests of bookings
+// through the HTTP handler (issue #11 §1). With the branch's catalog cached
+// (after the first booking of a cold container), an uncontended booking is
+// two requests: the idempotency claim and the booking transaction, which
+// checks the catalog version and, for a patient, the cap on upcoming visits.
+// A booking of a full slot is answered after one occupancy read: its
+// candidate's cell is held, so it reads the day's cells once, finds no free
+// station and answers 409 (the claim is then released).
 func TestUncontendedBookingRoundTrips(t *testing.T) {
 	c, table := testenv.Table(t)
 	counting := &roundTrips{Client: c}
@@ -92,7 +95,7 @@ func TestUncontendedBookingRoundTrips(t *testing.T) {
 	ctx := lambdakit.WithLogger(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	svc := app.New(s, clock)
+	svc := app.New(s, clock).WithMaxActiveBookings(3)
 	admin := domain.Actor{ID: "admin", Role: domain.RoleAdmin}
 	br, err := svc.CreateBranch(ctx, admin, domain.Branch{Name: "Counted", TimeZone: "Asia/Bangkok"})
 	ok(t, err)
@@ -110,29 +113,40 @@ func TestUncontendedBookingRoundTrips(t *testing.T) {
 		Requires: []domain.Requirement{{Type: domain.ResourceCollectionStation, Count: 1}}, MaxAdvanceDays: 60})
 	ok(t, err)
 	handler := httpapi.NewServer(s, clock, config.Config{MaxBodyBytes: 65536, IdempotencyTTL: 24 * time.Hour}).Handle(httpapi.BookAppointment(svc))
-	book := func(i int) {
+	staff := map[string]string{"sub": "staff-1", "cognito:groups": "[admin]"}
+	patient := map[string]string{"sub": "user-9", "cognito:groups": "[patient]", "custom:patient_id": "p-capped"}
+	n := 0
+	book := func(slot int, claims map[string]string, wantStatus int) {
 		t.Helper()
-		start := time.Date(2026, 11, 27, 7, 0, 0, 0, bangkok).Add(time.Duration(i) * 15 * time.Minute)
+		n++
+		start := time.Date(2026, 11, 27, 7, 0, 0, 0, bangkok).Add(time.Duration(slot) * 15 * time.Minute)
 		body, _ := json.Marshal(map[string]any{"branchId": br.ID, "serviceId": draw.ID, "start": start.Format(time.RFC3339),
-			"patient": map[string]any{"id": fmt.Sprint("p-", i), "name": "Somchai Jaidee", "phone": "+66812345678", "locale": "th"}})
+			"patient": map[string]any{"id": fmt.Sprint("p-", n), "name": "Somchai Jaidee", "phone": "+66812345678", "locale": "th"}})
 		ev := events.APIGatewayV2HTTPRequest{RawPath: "/v1/appointments", Body: string(body),
-			Headers: map[string]string{"content-type": "application/json", "idempotency-key": fmt.Sprint("count-", i)}}
+			Headers: map[string]string{"content-type": "application/json", "idempotency-key": fmt.Sprint("count-", n)}}
 		ev.RequestContext.HTTP.Method = "POST"
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{
-				Claims: map[string]string{"sub": "staff-1", "cognito:groups": "[admin]"}}}
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
 		res, err := handler(ctx, ev)
-		if err != nil || res.StatusCode != 201 {
-			t.Fatalf("booking %d: %d %s %v", i, res.StatusCode, res.Body, err)
+		if err != nil || res.StatusCode != wantStatus {
+			t.Fatalf("booking %d: %d %s %v, want %d", n, res.StatusCode, res.Body, err, wantStatus)
 		}
 	}
 	counting.take() // the catalog set-up
-	for i := 0; i < 2; i++ {
-		book(i)
-		got := counting.take()
-		// Today: the idempotency claim (PutItem), the catalog (Query), the
-		// day's occupancy (Query) and the booking transaction.
-		want := map[string]int{"PutItem": 1, "Query": 2, "TransactWriteItems": 1}
-		sameJSON(t, fmt.Sprint("requests of booking ", i), got, want)
+	// A cold container reads the catalog once.
+	book(0, staff, 201)
+	sameJSON(t, "requests of the first booking", counting.take(), map[string]int{"PutItem": 1, "Query": 1, "TransactWriteItems": 1})
+	// Then: the claim and the transaction, for staff and a capped patient.
+	for i, claims := range []map[string]string{staff, staff, patient, patient} {
+		book(1+i, claims, 201)
+		sameJSON(t, fmt.Sprint("requests of uncontended booking ", i), counting.take(), map[string]int{"PutItem": 1, "TransactWriteItems": 1})
 	}
+	// A full slot: fill it (these may collide with each other), then one more.
+	for range 3 {
+		book(10, staff, 201)
+	}
+	counting.take()
+	book(10, staff, 409)
+	sameJSON(t, "requests of a booking of a full slot", counting.take(),
+		map[string]int{"PutItem": 1, "TransactWriteItems": 1, "Query": 1, "DeleteItem": 1})
 }

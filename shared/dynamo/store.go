@@ -118,13 +118,24 @@ func queryList[T any](ctx context.Context, s *Store, decode func(map[string]type
 	return out, nil
 }
 
-// PutHours replaces a branch's hours.
+// PutHours replaces a branch's hours and bumps its catalog version in one
+// transaction; NOT_FOUND if the branch does not exist.
 func (s *Store) PutHours(ctx context.Context, branchID string, h domain.Hours) error {
 	item := hoursItem(h).stamp(branchPK(branchID), skHours, entityHours)
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: item}); err != nil {
-		return apperr.Wrap(err, "dynamo: put hours of %s", branchID)
+	return s.putCatalogItem(ctx, branchID, item, "put hours of "+branchID)
+}
+
+// putCatalogItem writes an item of branchID's catalog with the catalog
+// version bump and the branch-exists check (catalog_version.go).
+func (s *Store) putCatalogItem(ctx context.Context, branchID string, item map[string]types.AttributeValue, what string) error {
+	var b txBuilder
+	s.catalogWrite(&b, branchID)
+	b.add(roleCatalog, types.TransactWriteItem{Put: &types.Put{TableName: s.table, Item: item}})
+	err := s.transact(ctx, &b, what)
+	if apperr.Is(err, apperr.NotFound) {
+		return apperr.E(apperr.NotFound, "branch %s not found", branchID)
 	}
-	return nil
+	return err
 }
 
 // GetHours returns a branch's hours, the zero Hours if never set.
@@ -136,13 +147,11 @@ func (s *Store) GetHours(ctx context.Context, branchID string) (domain.Hours, er
 	return h, nil
 }
 
-// PutResource creates or replaces a resource.
+// PutResource creates or replaces a resource and bumps its branch's catalog
+// version in one transaction; NOT_FOUND if the branch does not exist.
 func (s *Store) PutResource(ctx context.Context, r domain.Resource) error {
 	item := resourceItem(r).stamp(branchPK(r.BranchID), resourceSK(r.ID), entityResource)
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: item}); err != nil {
-		return apperr.Wrap(err, "dynamo: put resource %s", r.ID)
-	}
-	return nil
+	return s.putCatalogItem(ctx, r.BranchID, item, "put resource "+r.ID)
 }
 
 // GetResource returns a resource of a branch or NOT_FOUND.
@@ -162,13 +171,11 @@ func (s *Store) ListResources(ctx context.Context, branchID string) ([]domain.Re
 	return queryList(ctx, s, resourceFrom, beginsWith(branchPK(branchID), prefixRes), "resources of "+branchID)
 }
 
-// PutService creates or replaces a service.
+// PutService creates or replaces a service and bumps its branch's catalog
+// version in one transaction; NOT_FOUND if the branch does not exist.
 func (s *Store) PutService(ctx context.Context, svc domain.Service) error {
 	item := serviceItem(svc).stamp(branchPK(svc.BranchID), serviceSK(svc.ID), entityService)
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: item}); err != nil {
-		return apperr.Wrap(err, "dynamo: put service %s", svc.ID)
-	}
-	return nil
+	return s.putCatalogItem(ctx, svc.BranchID, item, "put service "+svc.ID)
 }
 
 // ListServices returns a branch's services ordered by id.
@@ -176,8 +183,9 @@ func (s *Store) ListServices(ctx context.Context, branchID string) ([]domain.Ser
 	return queryList(ctx, s, serviceFrom, beginsWith(branchPK(branchID), prefixSvc), "services of "+branchID)
 }
 
-// LoadCatalog returns branch, hours, resources (by id) and services (by id)
-// with one Query of the branch's partition; NOT_FOUND when the branch does not
+// LoadCatalog returns branch, hours, resources (by id), services (by id) and
+// the catalog version (catalog_version.go) with one Query of the branch's
+// partition; NOT_FOUND when the branch does not
 // exist.
 func (s *Store) LoadCatalog(ctx context.Context, branchID string) (domain.Catalog, error) {
 	var c domain.Catalog
@@ -189,6 +197,8 @@ func (s *Store) LoadCatalog(ctx context.Context, branchID string) (domain.Catalo
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(branchPK(branchID))},
 	}, func(item map[string]types.AttributeValue) (err error) {
 		switch sk := str(item, attrSK); {
+		case sk == skCatalog:
+			c.Version = num(item, attrCatalogVer)
 		case sk == skMeta:
 			found = true
 			c.Branch, err = branchFrom(item)

@@ -58,6 +58,10 @@ func cancellationError(err error, roles []txRole, create bool, what string) erro
 		return apperr.E(apperr.Conflict, "the appointment was changed by another request; reload and retry")
 	case failed[roleIdempotency]:
 		return apperr.E(apperr.Conflict, "idempotency record changed")
+	case failed[roleBranch]:
+		return apperr.E(apperr.NotFound, branchMissing)
+	case failed[roleCatalog]:
+		return errCatalogChanged()
 	case failed[roleTakeCell]:
 		return apperr.E(apperr.SlotUnavailable, "the requested time is no longer available")
 	case failed[roleVisitsCap]:

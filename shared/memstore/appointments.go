@@ -54,8 +54,10 @@ func (s *Store) CreateAppointment(ctx context.Context, a domain.Appointment, h d
 
 // CreateAppointmentGuarded is CreateAppointment that also refuses
 // (LIMIT_EXCEEDED) a booking of an Active visit when the patient already
-// holds g.MaxUpcoming visits upcoming at g.Now (g.MaxUpcoming > 0), checked
-// under the same lock as the write, so exactly.
+// holds g.MaxUpcoming visits upcoming at g.Now (g.MaxUpcoming > 0), and
+// (CONFLICT carrying app.ErrCatalogChanged) one whose g.CatalogVersion is no
+// longer the branch's (g.CheckCatalog), checked under the same lock as the
+// write, so exactly.
 func (s *Store) CreateAppointmentGuarded(ctx context.Context, a domain.Appointment, h domain.HistoryEntry, ev domain.Event, g app.Guard) error {
 	claim := idempotency.FromContext(ctx)
 	s.mu.Lock()
@@ -63,7 +65,10 @@ func (s *Store) CreateAppointmentGuarded(ctx context.Context, a domain.Appointme
 	if _, ok := s.appointments[a.ID]; ok {
 		return apperr.E(apperr.Conflict, "the appointment already exists")
 	}
-	capped := func() error {
+	guard := func() error {
+		if g.CheckCatalog && s.catalogVer[a.BranchID] != g.CatalogVersion {
+			return &apperr.Error{Code: apperr.Conflict, Message: "the branch's catalog changed; retry", Err: app.ErrCatalogChanged}
+		}
 		if g.MaxUpcoming <= 0 || a.Patient.ID == "" || !a.Status.Active() {
 			return nil
 		}
@@ -78,7 +83,7 @@ func (s *Store) CreateAppointmentGuarded(ctx context.Context, a domain.Appointme
 		}
 		return nil
 	}
-	return s.commit(domain.Appointment{ID: a.ID, BranchID: a.BranchID}, []app.Step{{History: h, Event: ev, State: a}}, nil, claim, capped)
+	return s.commit(domain.Appointment{ID: a.ID, BranchID: a.BranchID}, []app.Step{{History: h, Event: ev, State: a}}, nil, claim, guard)
 }
 
 // UpdateAppointment implements app.Store.UpdateAppointment with the one

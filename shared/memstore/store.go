@@ -47,6 +47,7 @@ type Store struct {
 	hours        map[string]domain.Hours
 	resources    map[string]map[string]domain.Resource // branch → id → resource
 	services     map[string]map[string]domain.Service
+	catalogVer   map[string]int64 // branch → catalog version (0: never written)
 	appointments map[string]domain.Appointment
 	history      map[string][]domain.HistoryEntry
 	cells        map[cellKey]string
@@ -65,6 +66,7 @@ func New() *Store {
 		hours:        map[string]domain.Hours{},
 		resources:    map[string]map[string]domain.Resource{},
 		services:     map[string]map[string]domain.Service{},
+		catalogVer:   map[string]int64{},
 		appointments: map[string]domain.Appointment{},
 		history:      map[string][]domain.HistoryEntry{},
 		cells:        map[cellKey]string{},
@@ -134,10 +136,23 @@ func (s *Store) ListBranches(context.Context) ([]domain.Branch, error) {
 	return out, nil
 }
 
-// PutHours replaces a branch's hours.
+// catalogWrite checks that the branch exists (NOT_FOUND) and bumps its
+// catalog version, as every catalog write does; s.mu is held.
+func (s *Store) catalogWrite(branchID string) error {
+	if _, ok := s.branches[branchID]; !ok {
+		return apperr.E(apperr.NotFound, "branch %s not found", branchID)
+	}
+	s.catalogVer[branchID]++
+	return nil
+}
+
+// PutHours replaces a branch's hours; NOT_FOUND if the branch does not exist.
 func (s *Store) PutHours(_ context.Context, branchID string, h domain.Hours) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.catalogWrite(branchID); err != nil {
+		return err
+	}
 	s.hours[branchID] = clone(h)
 	return nil
 }
@@ -153,10 +168,14 @@ func (s *Store) GetHours(_ context.Context, branchID string) (domain.Hours, erro
 	return clone(h), nil
 }
 
-// PutResource creates or replaces a resource.
+// PutResource creates or replaces a resource; NOT_FOUND if the branch does
+// not exist.
 func (s *Store) PutResource(_ context.Context, r domain.Resource) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.catalogWrite(r.BranchID); err != nil {
+		return err
+	}
 	if s.resources[r.BranchID] == nil {
 		s.resources[r.BranchID] = map[string]domain.Resource{}
 	}
@@ -182,10 +201,14 @@ func (s *Store) ListResources(_ context.Context, branchID string) ([]domain.Reso
 	return byID(s.resources[branchID], func(r domain.Resource) string { return r.ID }), nil
 }
 
-// PutService creates or replaces a service.
+// PutService creates or replaces a service; NOT_FOUND if the branch does
+// not exist.
 func (s *Store) PutService(_ context.Context, svc domain.Service) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.catalogWrite(svc.BranchID); err != nil {
+		return err
+	}
 	if s.services[svc.BranchID] == nil {
 		s.services[svc.BranchID] = map[string]domain.Service{}
 	}
@@ -210,7 +233,8 @@ func byID[T any](m map[string]T, id func(T) string) []T {
 	return out
 }
 
-// LoadCatalog returns branch, hours, resources and services (by id);
+// LoadCatalog returns branch, hours, resources and services (by id) and the
+// catalog version;
 // NOT_FOUND when the branch does not exist.
 func (s *Store) LoadCatalog(_ context.Context, branchID string) (domain.Catalog, error) {
 	s.mu.Lock()
@@ -224,6 +248,7 @@ func (s *Store) LoadCatalog(_ context.Context, branchID string) (domain.Catalog,
 		Hours:     clone(s.hours[branchID]),
 		Resources: byID(s.resources[branchID], func(r domain.Resource) string { return r.ID }),
 		Services:  byID(s.services[branchID], func(v domain.Service) string { return v.ID }),
+		Version:   s.catalogVer[branchID],
 	}, nil
 }
 

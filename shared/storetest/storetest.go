@@ -52,6 +52,7 @@ var Checks = map[string]Check{
 	"NoDoubleBooking":           NoDoubleBooking,
 	"ConcurrentBookingsOneWins": ConcurrentBookingsOneWins,
 	"CancelReleasesCells":       CancelReleasesCells,
+	"CatalogVersion":            CatalogVersion,
 	"UpdateRetriesOnConflict":   UpdateRetriesOnConflict,
 	"UpdateGivesUp":             UpdateGivesUp,
 	"UpdateDecisionErrors":      UpdateDecisionErrors,
