@@ -129,7 +129,7 @@ func TestStaleCatalogCacheNeverBooksRemovedCapacity(t *testing.T) {
 
 // TestCatalogChangeRacingCachedBookings (issue #11 §5): bookers with a warm
 // cache book every slot of a day while another container deactivates a
-// station and shortens the hours. No booking that began after a change was
+// station and shortens the hours (two changes). No booking that began after a change was
 // acknowledged holds what that change removed, and at the end the day's
 // cells are held at most once each (no overbooking either).
 func TestCatalogChangeRacingCachedBookings(t *testing.T) {
@@ -183,7 +183,12 @@ func TestCatalogChangeRacingCachedBookings(t *testing.T) {
 	after, refusedLate := 0, 0
 	for _, res := range results {
 		if res.err != nil {
-			if c := apperr.CodeOf(res.err); c != apperr.SlotUnavailable && c != apperr.OutsideSchedule {
+			switch c := apperr.CodeOf(res.err); {
+			case c == apperr.SlotUnavailable, c == apperr.OutsideSchedule:
+			case c == apperr.Conflict && res.began.Before(shortened):
+				// Its catalog changed twice while it booked (a refresh
+				// between the two changes): refreshed once, then 409.
+			default:
 				t.Errorf("unexpected error: %v", res.err)
 			}
 			if c := apperr.CodeOf(res.err); c == apperr.OutsideSchedule && res.began.After(shortened) {
