@@ -8,6 +8,9 @@
 // written to the outbox in the same transaction (see outbox.go).
 // Reads that feed booking decisions (catalog, occupancy, appointment) are
 // strongly consistent; list queries use GSIs and are eventually consistent.
+// A booking may be planned on a catalog the use cases cached: its
+// transaction then checks the catalog version (catalog_version.go). It also
+// checks the patient's cap on upcoming visits (patient_visits.go).
 package dynamo
 
 import (
