@@ -18,6 +18,8 @@
 //     without any response.
 //
 // Any rule may add Latency before it acts; a rule of kind Pass only delays.
+// Hold, Reached and Abandoned let a crash test stop a request in flight,
+// kill the process that sent it, see the request dropped, then release.
 // The error bodies follow the awsJson1_0 protocol as DynamoDB sends them: a
 // "__type" of "com.amazonaws.dynamodb.v20120810#<Code>" (the SDK keeps the
 // part after '#') and the message; TransactionCanceledException carries
@@ -81,6 +83,11 @@ type Rule struct {
 	Hold <-chan struct{}
 	// Reached, if set, is closed when the rule first matches a request.
 	Reached chan<- struct{}
+	// Abandoned, if set, is closed when the client of the first matching
+	// request goes away while the request is held (a crash test killed it):
+	// the request is then dropped, never forwarded, so releasing Hold after
+	// Abandoned cannot apply the write.
+	Abandoned chan<- struct{}
 
 	hits int
 }
@@ -195,7 +202,7 @@ func (p *Proxy) match(op string, body []byte) (Rule, bool) {
 		first := r.hits == 1
 		out := *r
 		if !first {
-			out.Reached = nil
+			out.Reached, out.Abandoned = nil, nil
 		}
 		return out, true
 	}
@@ -229,6 +236,15 @@ func (p *Proxy) serve(w http.ResponseWriter, req *http.Request) {
 		select {
 		case <-r.Hold:
 		case <-req.Context().Done():
+			if r.Abandoned != nil {
+				close(r.Abandoned)
+			}
+			return
+		}
+		if req.Context().Err() != nil { // both ready: the client is gone
+			if r.Abandoned != nil {
+				close(r.Abandoned)
+			}
 			return
 		}
 	}

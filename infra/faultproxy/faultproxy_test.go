@@ -205,3 +205,37 @@ func TestRate(t *testing.T) {
 		t.Fatalf("failed %d of 200, writes %d", failed, b.writes.Load())
 	}
 }
+
+// A held request whose client goes away (a crash test killed it) is
+// dropped: Abandoned is closed, and releasing the hold afterwards forwards
+// nothing.
+func TestHoldAbandoned(t *testing.T) {
+	p, b := start(t)
+	hold, reached, abandoned := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	p.Add(Rule{Op: "PutItem", Kind: Pass, Hold: hold, Reached: reached, Abandoned: abandoned, Times: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := client(p, 1).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("t"),
+			Item: map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "k"}}})
+		done <- err
+	}()
+	<-reached
+	cancel() // the client dies with the request in flight
+	select {
+	case <-abandoned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Abandoned not closed 10 s after the client went away")
+	}
+	close(hold)
+	if err := <-done; err == nil {
+		t.Fatal("the cancelled request succeeded")
+	}
+	// The rule retired after one match: this one passes, and is the only write.
+	if err := put(client(p, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if b.writes.Load() != 1 {
+		t.Fatalf("writes %d, want 1 (the abandoned request must not be forwarded)", b.writes.Load())
+	}
+}

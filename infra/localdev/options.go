@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Defaults of the local platform.
@@ -60,6 +61,10 @@ type Options struct {
 	// MaxConcurrency caps the emulator instances per function; default
 	// DefaultMaxConcurrency.
 	MaxConcurrency int
+	// IdleTimeout stops an emulator instance idle this long (Lambda
+	// reclaims idle environments too); default DefaultIdleTimeout, negative:
+	// never.
+	IdleTimeout time.Duration
 	// Seed creates the demo branch, hours, resources and services through the
 	// API once it is up (see SeedResult). For Invoke, it creates what the
 	// events of testdata/events refer to (SeedFixtures) in the function's
@@ -154,6 +159,9 @@ func (o Options) resolve() (*resolved, error) {
 	}
 	if r.MailpitBin == "" {
 		r.MailpitBin = filepath.Join(repo, ".local", "bin", "mailpit")
+	}
+	if r.IdleTimeout == 0 {
+		r.IdleTimeout = DefaultIdleTimeout
 	}
 	if r.MaxConcurrency <= 0 {
 		r.MaxConcurrency = DefaultMaxConcurrency

@@ -223,7 +223,9 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.functions[f.LogicalID] = newFunction(f.LogicalID, name, bin, envList(s.env), s.timeout, poolSize[f.LogicalID], o.RIE, o.FunctionLog)
+		fn := newFunction(f.LogicalID, name, bin, envList(s.env), s.timeout, poolSize[f.LogicalID], o.RIE, o.FunctionLog)
+		fn.idleAfter = max(o.IdleTimeout, 0)
+		p.functions[f.LogicalID] = fn
 	}
 
 	p.scheduler = &scheduler{sources: p.sources.schedules, functions: p.functions, log: o.Log, logf: o.logf, now: time.Now,

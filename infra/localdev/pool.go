@@ -29,7 +29,9 @@ var errClosed = errors.New("localdev: platform closed")
 // one invocation at a time, as one Lambda execution environment does, so the
 // pool grows on demand up to max instances (Lambda's scaling, with max as the
 // function's concurrency limit); a request that finds every instance busy at
-// the limit waits for one to become free.
+// the limit waits for one to become free. An instance idle for longer than
+// idle (when positive) is stopped, as Lambda reclaims idle execution
+// environments, so a pool grown by a burst shrinks back.
 type function struct {
 	id        string // logical id
 	name      string // folder name under functions/
@@ -37,6 +39,7 @@ type function struct {
 	env       []string
 	timeout   time.Duration
 	max       int
+	idleAfter time.Duration // stop instances idle this long; 0: never
 	riePath   string
 	output    io.Writer // function and emulator output (prefixed lines)
 
@@ -47,6 +50,8 @@ type function struct {
 	seq      int
 	changed  chan struct{} // closed and replaced when an instance frees up or goes away
 	closed   bool
+	reaping  bool          // a reaper goroutine runs (reap.go)
+	done     chan struct{} // closed by close: stops the reaper
 }
 
 func newFunction(id, name, bootstrap string, env []string, timeout time.Duration, max int, riePath string, output io.Writer) *function {
@@ -55,6 +60,7 @@ func newFunction(id, name, bootstrap string, env []string, timeout time.Duration
 		riePath: riePath, output: output,
 		live:    map[*instance]struct{}{},
 		changed: make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 }
 
@@ -85,6 +91,7 @@ func (f *function) acquire(ctx context.Context) (*instance, error) {
 		if n := len(f.idle); n > 0 {
 			inst := f.idle[n-1]
 			f.idle = f.idle[:n-1]
+			inst.busy = true
 			f.mu.Unlock()
 			if inst.exited() {
 				f.release(inst, false)
@@ -111,6 +118,8 @@ func (f *function) acquire(ctx context.Context) (*instance, error) {
 				return nil, errClosed
 			}
 			f.live[inst] = struct{}{}
+			inst.busy = true
+			f.startReaperLocked()
 			f.mu.Unlock()
 			return inst, nil
 		}
@@ -128,7 +137,9 @@ func (f *function) acquire(ctx context.Context) (*instance, error) {
 // the function is closed.
 func (f *function) release(inst *instance, healthy bool) {
 	f.mu.Lock()
+	inst.busy = false
 	if healthy && !f.closed {
+		inst.idleSince = time.Now()
 		f.idle = append(f.idle, inst)
 		f.notifyLocked()
 		f.mu.Unlock()
@@ -168,6 +179,9 @@ func (f *function) pids() []int {
 // close stops every instance; invocations in flight fail.
 func (f *function) close() {
 	f.mu.Lock()
+	if !f.closed {
+		close(f.done)
+	}
 	f.closed = true
 	insts := make([]*instance, 0, len(f.live))
 	for inst := range f.live {
@@ -197,6 +211,10 @@ type instance struct {
 	proc     *proc.Process
 	client   *http.Client
 	stopOnce sync.Once
+
+	// Guarded by the function's mu.
+	busy      bool      // an invocation runs on it
+	idleSince time.Time // when it last went idle
 }
 
 // start runs a new emulator on two free ports (the Invoke API and the Runtime
