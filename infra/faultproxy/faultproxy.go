@@ -109,7 +109,9 @@ func Start(target string) (*Proxy, error) {
 		return nil, fmt.Errorf("faultproxy: bad target %q", target)
 	}
 	p := &Proxy{rp: httputil.NewSingleHostReverseProxy(u), seen: map[string]int{}, hits: map[string]int{}}
-	p.rp.Transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
+	// DisableCompression: the client's own Accept-Encoding passes through;
+	// a transparent gunzip here would break the SDK's X-Amz-Crc32 check.
+	p.rp.Transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second, DisableCompression: true}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	return p, nil
 }
