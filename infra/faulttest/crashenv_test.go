@@ -149,7 +149,7 @@ func seedVisits(t *testing.T, store *dynamo.Store, n int, phone func(int) string
 	start := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, bkk)
 	var out []domain.Appointment
 	for i := range n {
-		p := fmt.Sprintf("p-crash-%d", i)
+		p := "p" + strings.TrimPrefix(phone(i), "+")
 		a, err := svc.Book(ctx, domain.Actor{ID: "u-" + p, Role: domain.RolePatient, PatientID: p},
 			app.BookInput{BranchID: br.ID, ServiceID: draw.ID, Start: start, Patient: domain.Patient{Name: "Somchai " + p, Phone: phone(i), Locale: "th"}})
 		if err != nil {
