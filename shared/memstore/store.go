@@ -22,6 +22,7 @@ import (
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/events"
 	"github.com/labchain/appointments/shared/idempotency"
+	"github.com/labchain/appointments/shared/notice"
 )
 
 var (
@@ -57,6 +58,7 @@ type Store struct {
 	idem         map[string]idempotency.Record
 	campaigns    map[string]app.Campaign
 	participants map[string]map[string]app.CampaignParticipant
+	deliveries   map[deliveryKey]notice.Delivery
 }
 
 // New returns an empty store.
@@ -75,6 +77,7 @@ func New() *Store {
 		idem:         map[string]idempotency.Record{},
 		campaigns:    map[string]app.Campaign{},
 		participants: map[string]map[string]app.CampaignParticipant{},
+		deliveries:   map[deliveryKey]notice.Delivery{},
 	}
 }
 

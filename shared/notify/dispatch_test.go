@@ -12,16 +12,34 @@ import (
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/events"
+	"github.com/labchain/appointments/shared/memstore"
 )
 
-// memStore is an in-memory Store (behind our own interface) with the same
-// claim rules as the DynamoDB store, which has its own integration test.
+// memStore is the dispatcher's Store in these tests: the delivery log is
+// shared/memstore's, which passes the same contract (shared/storetest,
+// DeliveryClaim and DeliveryFinal) as the DynamoDB store; the appointment,
+// catalog and profile are fixed reads, and removed devices are recorded.
 type memStore struct {
-	mu         sync.Mutex
-	appts      map[string]domain.Appointment
-	profile    Profile
-	deliveries map[string]Delivery
-	removed    []string
+	*memstore.Store
+	mu      sync.Mutex
+	appts   map[string]domain.Appointment
+	profile Profile
+	removed []string
+}
+
+// delivery returns the stored delivery of (job, channel) of appointment apt_1.
+func (m *memStore) delivery(t *testing.T, jobID string, ch Channel) Delivery {
+	t.Helper()
+	all, err := m.ListDeliveries(context.Background(), "apt_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range all {
+		if d.JobID == jobID && d.Channel == ch {
+			return d
+		}
+	}
+	return Delivery{}
 }
 
 func (m *memStore) GetAppointment(_ context.Context, id string) (domain.Appointment, error) {
@@ -42,42 +60,6 @@ func (m *memStore) LoadCatalog(context.Context, string) (domain.Catalog, error) 
 }
 
 func (m *memStore) GetProfile(context.Context, string) (Profile, error) { return m.profile, nil }
-
-func (m *memStore) ClaimDelivery(_ context.Context, d Delivery, now time.Time) (bool, Delivery, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := d.JobID + "#" + string(d.Channel)
-	if cur, ok := m.deliveries[k]; ok {
-		if cur.Status.Final() || !cur.LeaseUntil.Before(now) {
-			return false, cur, nil
-		}
-		d.Attempts, d.CreatedAt = cur.Attempts, cur.CreatedAt
-	}
-	m.deliveries[k] = d
-	return true, d, nil
-}
-
-func (m *memStore) FinishDelivery(_ context.Context, d Delivery) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := d.JobID + "#" + string(d.Channel)
-	if m.deliveries[k].Status != StatusSending {
-		return apperr.E(apperr.Conflict, "not in flight")
-	}
-	m.deliveries[k] = d
-	return nil
-}
-
-func (m *memStore) ReleaseDelivery(_ context.Context, d Delivery) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := d.JobID + "#" + string(d.Channel)
-	if m.deliveries[k].Status != StatusSending {
-		return apperr.E(apperr.Conflict, "not in flight")
-	}
-	m.deliveries[k] = d
-	return nil
-}
 
 func (m *memStore) RemoveDevice(_ context.Context, _ string, token string) error {
 	m.mu.Lock()
@@ -154,7 +136,7 @@ type fixture struct {
 
 func newFixture(a domain.Appointment) *fixture {
 	f := &fixture{
-		store: &memStore{appts: map[string]domain.Appointment{a.ID: a}, deliveries: map[string]Delivery{}},
+		store: &memStore{Store: memstore.New(), appts: map[string]domain.Appointment{a.ID: a}},
 		sms:   &recSender{}, email: &recSender{}, push: &recSender{},
 	}
 	f.d = NewDispatcher(f.store, map[Channel]Sender{ChannelSMS: f.sms, ChannelEmail: f.email, ChannelPush: f.push}, Options{
@@ -179,7 +161,7 @@ func TestConfirmationGoesOncePerChannel(t *testing.T) {
 	if sms.To != a.Patient.Phone || sms.Kind != KindConfirmation || !strings.Contains(sms.Content.Text, "09:30") {
 		t.Fatalf("sms: %+v", sms)
 	}
-	if d := f.store.deliveries["evt_appointment.booked#sms"]; d.Status != StatusSent || d.Attempts != 1 || d.ProviderMessageID == "" {
+	if d := f.store.delivery(t, "evt_appointment.booked", ChannelSMS); d.Status != StatusSent || d.Attempts != 1 || d.ProviderMessageID == "" {
 		t.Fatalf("delivery: %+v", d)
 	}
 }
@@ -344,7 +326,12 @@ func TestInFlightElsewhereIsRetried(t *testing.T) {
 	a := visit()
 	f := newFixture(a)
 	j := job(t, domain.EventAppointmentBooked, a)
-	f.store.deliveries[j.Event.ID+"#sms"] = Delivery{Status: StatusSending, LeaseUntil: time.Now().Add(time.Hour)}
+	// Another consumer holds the SMS's claim for the next hour.
+	now := time.Now()
+	if ok, _, err := f.store.ClaimDelivery(context.Background(), Delivery{AppointmentID: a.ID, JobID: j.Event.ID, Kind: KindConfirmation,
+		Channel: ChannelSMS, Status: StatusSending, CreatedAt: now, UpdatedAt: now, LeaseUntil: now.Add(time.Hour)}, now); err != nil || !ok {
+		t.Fatalf("claim elsewhere: %v %v", ok, err)
+	}
 	if _, err := f.d.Dispatch(context.Background(), j); !errors.Is(err, ErrInFlight) {
 		t.Fatalf("err = %v, want ErrInFlight", err)
 	}
@@ -372,52 +359,52 @@ func TestKindOf(t *testing.T) {
 // queue redelivers the job); the final delivery records it as failed. A
 // provider that recovers in between gets the message out.
 func TestProviderOutageSpansRedeliveries(t *testing.T) {
-	a := visit()
-	f := newFixture(a)
-	down := true
-	f.sms.fail = func(int, Message) error {
-		if down {
-			return errors.New("503")
+	for _, recovers := range []bool{true, false} {
+		a := visit()
+		f := newFixture(a)
+		down := true
+		f.sms.fail = func(int, Message) error {
+			if down {
+				return errors.New("503")
+			}
+			return nil
 		}
-		return nil
-	}
-	j := job(t, domain.EventAppointmentBooked, a)
-	clock := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
-	f.d.opts.Now = func() time.Time { return clock }
-	key := j.Event.ID + "#sms"
-	for receive := 1; receive < DefaultFinalReceive; receive++ {
-		j.ReceiveCount = receive
-		clock = clock.Add(3 * time.Minute) // the visibility timeout
-		if _, err := f.d.Dispatch(context.Background(), j); !errors.Is(err, ErrProviderUnavailable) {
-			t.Fatalf("receive %d: err %v, want ErrProviderUnavailable", receive, err)
+		j := job(t, domain.EventAppointmentBooked, a)
+		clock := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+		f.d.opts.Now = func() time.Time { return clock }
+		for receive := 1; receive < DefaultFinalReceive; receive++ {
+			j.ReceiveCount = receive
+			clock = clock.Add(3 * time.Minute) // the visibility timeout
+			if _, err := f.d.Dispatch(context.Background(), j); !errors.Is(err, ErrProviderUnavailable) {
+				t.Fatalf("receive %d: err %v, want ErrProviderUnavailable", receive, err)
+			}
+			d := f.store.delivery(t, j.Event.ID, ChannelSMS)
+			if d.Status != StatusSending || d.Attempts != receive*DefaultMaxAttempts || d.Reason != "provider_unavailable" {
+				t.Fatalf("receive %d: %+v", receive, d)
+			}
 		}
-		d := f.store.deliveries[key]
-		if d.Status != StatusSending || d.Attempts != receive*DefaultMaxAttempts || d.Reason != "provider_unavailable" {
-			t.Fatalf("receive %d: %+v", receive, d)
+		if len(f.email.sent) != 1 {
+			t.Fatalf("email sent %d times over the redeliveries, want 1", len(f.email.sent))
 		}
-	}
-	if len(f.email.sent) != 1 {
-		t.Fatalf("email sent %d times over the redeliveries, want 1", len(f.email.sent))
-	}
-	// Recovery case on a copy of the state: the next delivery sends.
-	saved := f.store.deliveries[key]
-	down = false
-	j.ReceiveCount = DefaultFinalReceive
-	clock = clock.Add(3 * time.Minute)
-	if _, err := f.d.Dispatch(context.Background(), j); err != nil {
-		t.Fatal(err)
-	}
-	if d := f.store.deliveries[key]; d.Status != StatusSent || d.Attempts != saved.Attempts+1 {
-		t.Fatalf("after recovery: %+v", d)
-	}
-	// Outage case: the final delivery records the failure.
-	f.store.deliveries[key] = saved
-	down = true
-	if _, err := f.d.Dispatch(context.Background(), j); err != nil {
-		t.Fatal(err)
-	}
-	if d := f.store.deliveries[key]; d.Status != StatusFailed || d.Reason != "retries_exhausted" || d.Attempts != DefaultFinalReceive*DefaultMaxAttempts {
-		t.Fatalf("final delivery: %+v", d)
+		before := f.store.delivery(t, j.Event.ID, ChannelSMS)
+		down = !recovers
+		j.ReceiveCount = DefaultFinalReceive
+		clock = clock.Add(3 * time.Minute)
+		if _, err := f.d.Dispatch(context.Background(), j); err != nil {
+			t.Fatal(err)
+		}
+		d := f.store.delivery(t, j.Event.ID, ChannelSMS)
+		if recovers {
+			// The provider is back: the next delivery sends.
+			if d.Status != StatusSent || d.Attempts != before.Attempts+1 {
+				t.Fatalf("after recovery: %+v", d)
+			}
+			continue
+		}
+		// Still down: the final delivery records the failure.
+		if d.Status != StatusFailed || d.Reason != "retries_exhausted" || d.Attempts != DefaultFinalReceive*DefaultMaxAttempts {
+			t.Fatalf("final delivery: %+v", d)
+		}
 	}
 }
 
@@ -435,7 +422,7 @@ func TestQuietHoursHoldResults(t *testing.T) {
 	if f, _ := apperr.Classify(err); f != apperr.Held || !errors.As(err, &held) || !held.Until.Equal(time.Date(2026, 12, 2, 7, 0, 0, 0, bkk)) {
 		t.Fatalf("err = %v, want held until 07:00", err)
 	}
-	if len(f.sms.sent)+len(f.email.sent) != 0 || len(f.store.deliveries) != 0 {
+	if claimed, _ := f.store.ListDeliveries(context.Background(), a.ID); len(f.sms.sent)+len(f.email.sent) != 0 || len(claimed) != 0 {
 		t.Fatal("a held job sent or claimed something")
 	}
 	if _, err := f.d.Dispatch(context.Background(), job(t, domain.EventAppointmentCancelled, a)); err != nil || len(f.sms.sent) != 1 {

@@ -9,7 +9,8 @@
 // concurrent change, a change is written whole or not at all with its
 // history and events, and the idempotency records follow
 // app.IdempotencyStore (Begin, Complete, Release, and the completion written
-// in the business transaction). storetest_test.go runs it against stores
+// in the business transaction), and the delivery log of patient messages
+// (claim, lease, take-over, final states). storetest_test.go runs it against stores
 // broken on purpose and expects each to fail.
 package storetest
 
@@ -31,6 +32,7 @@ type Store interface {
 	app.Store
 	app.IntegrationStore
 	app.IdempotencyStore
+	DeliveryStore
 	// PendingOutbox returns the recorded, not yet published events created
 	// before olderThan, oldest first.
 	PendingOutbox(ctx context.Context, olderThan time.Time, limit int) ([]events.CloudEvent, error)
@@ -65,6 +67,8 @@ var Checks = map[string]Check{
 	"PatientCap":                PatientCap,
 	"PatientCapConcurrent":      PatientCapConcurrent,
 	"OversizeEventRefused":      OversizeEventRefused,
+	"DeliveryClaim":             DeliveryClaim,
+	"DeliveryFinal":             DeliveryFinal,
 }
 
 // Run runs every check, each on a store newStore returns (fresh and empty).

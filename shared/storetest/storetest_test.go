@@ -9,6 +9,7 @@ import (
 	"github.com/labchain/appointments/shared/domain"
 	"github.com/labchain/appointments/shared/idempotency"
 	"github.com/labchain/appointments/shared/memstore"
+	"github.com/labchain/appointments/shared/notice"
 	"github.com/labchain/appointments/shared/storetest"
 	"time"
 )
@@ -103,6 +104,27 @@ func (s releaseAny) Release(ctx context.Context, c *idempotency.Claim) error {
 	return err
 }
 
+// leaseIgnored grants every claim, as a fake that forgets the lease and the
+// final states would: it claims as if every lease had run out, and reports a
+// refused claim (a final record) as granted.
+type leaseIgnored struct{ *memstore.Store }
+
+func (s leaseIgnored) ClaimDelivery(ctx context.Context, d notice.Delivery, _ time.Time) (bool, notice.Delivery, error) {
+	ok, got, err := s.Store.ClaimDelivery(ctx, d, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil || ok {
+		return ok, got, err
+	}
+	return true, d, nil
+}
+
+// finishAny finishes a delivery whether or not it is in flight.
+type finishAny struct{ *memstore.Store }
+
+func (s finishAny) FinishDelivery(ctx context.Context, d notice.Delivery) error {
+	_ = s.Store.FinishDelivery(ctx, d) // a CONFLICT is swallowed: "stored"
+	return nil
+}
+
 // TestChecksFailOnBrokenStores: each store broken on purpose fails the
 // checks of what it breaks, and memstore itself passes them (the positive
 // control), so the contract can tell a broken store from a good one.
@@ -117,6 +139,8 @@ func TestChecksFailOnBrokenStores(t *testing.T) {
 		{"no cap", func() storetest.Store { return noCap{memstore.New()} }, []string{"PatientCap", "PatientCapConcurrent"}},
 		{"Begin grants all", func() storetest.Store { return grantAll{memstore.New()} }, []string{"IdempotencyBegin", "IdempotencyComplete"}},
 		{"Release any", func() storetest.Store { return releaseAny{memstore.New()} }, []string{"IdempotencyRelease"}},
+		{"delivery lease ignored", func() storetest.Store { return leaseIgnored{memstore.New()} }, []string{"DeliveryClaim", "DeliveryFinal"}},
+		{"delivery finished twice", func() storetest.Store { return finishAny{memstore.New()} }, []string{"DeliveryFinal"}},
 	}
 	for _, c := range cases {
 		for _, name := range c.checks {
