@@ -98,7 +98,8 @@ type Config struct {
 	// OutboxSweepAge is how old a PENDING outbox record must be before the
 	// sweep publishes it (OUTBOX_SWEEP_AGE_SECONDS, default 120, 30..86400).
 	OutboxSweepAge time.Duration
-	// OutboxSweepMaxRecords bounds the records one sweep run publishes
+	// OutboxSweepMaxRecords is the page size of the sweep (a run reads up
+	// to 20 pages) and bounds the records one query returns
 	// (OUTBOX_SWEEP_MAX_RECORDS, default 200, 1..1000).
 	OutboxSweepMaxRecords int
 }

@@ -141,6 +141,7 @@ const (
 	skEvent       = "#EVENT"
 	skWatermark   = "#WATERMARK"
 	gsi1Pending   = "OUTBOX#PENDING"
+	gsi1Parked    = "OUTBOX#PARKED"
 	prefixRes     = "RES#"
 	prefixSvc     = "SVC#"
 	prefixHist    = "HIST#"
@@ -219,7 +220,9 @@ func idemPK(key string) string { return "IDEM#" + key }
 
 func outboxPK(eventID string) string { return "OUTBOX#" + eventID }
 
-// outboxGSI1SK sorts pending records by creation time, then id.
+// outboxGSI1SK sorts pending records by the time they are due (creation,
+// or the retry after a failure), then id; parked ones by when they were
+// parked.
 func outboxGSI1SK(createdAt time.Time, eventID string) string {
 	return createdAt.UTC().Format(historyLayout) + "#" + eventID
 }

@@ -28,6 +28,10 @@ const (
 	attrOutboxCloudEvent  = "cloudEvent" // the CloudEvent JSON, as published
 	attrOutboxCreatedAt   = "createdAt"  // RFC 3339, UTC, fixed width
 	attrOutboxPublishedAt = "publishedAt"
+	attrOutboxAttempts    = "attempts"      // failed publications counted by the sweep
+	attrOutboxLastError   = "lastError"     // why the last one failed
+	attrOutboxLastAttempt = "lastAttemptAt" // RFC 3339, UTC
+	attrOutboxParkedAt    = "parkedAt"      // RFC 3339, UTC
 )
 
 // Outbox record states.
@@ -37,6 +41,23 @@ const (
 	OutboxPending = "PENDING"
 	// OutboxPublished is the state of a record published to every target.
 	OutboxPublished = "PUBLISHED"
+	// OutboxParked is the state of a record the sweep gave up on (see
+	// RecordOutboxFailure): out of the sweep's index, listed under
+	// GSI1PK = OUTBOX#PARKED for an operator (docs/runbook.md "Events not
+	// published (outbox)").
+	OutboxParked = "PARKED"
+)
+
+// Retrying of failed publications by the sweep (RecordOutboxFailure).
+const (
+	// OutboxMaxAttempts is how many failed publications park a record.
+	OutboxMaxAttempts = 8
+	// OutboxRetryBase is how long a record waits after its first failure
+	// before the sweep tries it again; the wait doubles with each further
+	// failure (5 min, 10, 20, ... about 10 hours in all before parking).
+	OutboxRetryBase = 5 * time.Minute
+	// maxLastError bounds the stored reason of a failure.
+	maxLastError = 1000
 )
 
 // OutboxRetention is how long a published record is kept (its ttl is
@@ -65,6 +86,11 @@ func eventOutboxItem(ctx context.Context, ev domain.Event) (map[string]types.Att
 	if err != nil {
 		return nil, err
 	}
+	return outboxItemOf(ce, body), nil
+}
+
+// outboxItemOf is the PENDING outbox record of ce, whose encoding is body.
+func outboxItemOf(ce events.CloudEvent, body []byte) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		attrPK:               avS(outboxPK(ce.ID)),
 		attrSK:               avS(skEvent),
@@ -77,7 +103,7 @@ func eventOutboxItem(ctx context.Context, ev domain.Event) (map[string]types.Att
 		attrOutboxSubject:    avS(ce.Subject),
 		attrOutboxCreatedAt:  avS(ce.Time.UTC().Format(historyLayout)),
 		attrOutboxCloudEvent: avS(string(body)),
-	}, nil
+	}
 }
 
 // traceParent returns the W3C traceparent of the span in ctx, as the global
@@ -147,6 +173,72 @@ func (s *Store) MarkPublished(ctx context.Context, eventID string, at time.Time)
 	return nil
 }
 
+// RecordOutboxFailure counts a failed publication of a PENDING outbox
+// record: attempts + 1, lastError (reason, cut to 1000 bytes) and
+// lastAttemptAt = at. The record then waits in the sweep's index until
+// at + OutboxRetryBase × 2^(attempts−1) (it sorts by that time, so records
+// that keep failing no longer come before newer ones), or, when permanent
+// (retrying the same record cannot help) or at OutboxMaxAttempts, it is
+// parked: status PARKED, parkedAt, and out of the sweep's index. parked says
+// which. A record no longer PENDING (published meanwhile) or counted
+// concurrently is left alone (false, nil); NOT_FOUND if there is none.
+func (s *Store) RecordOutboxFailure(ctx context.Context, eventID, reason string, at time.Time, permanent bool) (parked bool, err error) {
+	pk := outboxPK(eventID)
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: s.table, Key: key(pk, skEvent), ConsistentRead: aws.Bool(true),
+		ProjectionExpression:     aws.String("#status, " + attrOutboxAttempts),
+		ExpressionAttributeNames: map[string]string{"#status": attrOutboxStatus},
+	})
+	if err != nil {
+		return false, apperr.Wrap(err, "dynamo: read outbox record %s", eventID)
+	}
+	if out.Item == nil {
+		return false, apperr.E(apperr.NotFound, "outbox record %s not found", eventID)
+	}
+	if str(out.Item, attrOutboxStatus) != OutboxPending {
+		return false, nil
+	}
+	prev := num(out.Item, attrOutboxAttempts)
+	n := prev + 1
+	if len(reason) > maxLastError {
+		reason = reason[:maxLastError]
+	}
+	parked = permanent || n >= OutboxMaxAttempts
+	stamp := at.UTC().Format(historyLayout)
+	values := map[string]types.AttributeValue{
+		":pending": avS(OutboxPending), ":n": avN(n), ":reason": avS(reason), ":at": avS(stamp),
+	}
+	cond := "#status = :pending AND attribute_not_exists(" + attrOutboxAttempts + ")"
+	if prev > 0 {
+		cond = "#status = :pending AND " + attrOutboxAttempts + " = :prev"
+		values[":prev"] = avN(prev)
+	}
+	update := "SET " + attrOutboxAttempts + " = :n, " + attrOutboxLastError + " = :reason, " + attrOutboxLastAttempt + " = :at, "
+	if parked {
+		update += "#status = :parked, " + attrOutboxParkedAt + " = :at, " + attrGSI1PK + " = :gpk, " + attrGSI1SK + " = :gsk"
+		values[":parked"], values[":gpk"], values[":gsk"] = avS(OutboxParked), avS(gsi1Parked), avS(outboxGSI1SK(at, eventID))
+	} else {
+		retry := at.Add(OutboxRetryBase << min(prev, 20))
+		update += attrGSI1SK + " = :gsk"
+		values[":gsk"] = avS(outboxGSI1SK(retry, eventID))
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 s.table,
+		Key:                       key(pk, skEvent),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#status": attrOutboxStatus},
+		ExpressionAttributeValues: values,
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, apperr.Wrap(err, "dynamo: record failed publication of outbox record %s", eventID)
+	}
+	return parked, nil
+}
+
 // MalformedOutboxError reports outbox records that do not decode. Retrying
 // cannot help; an operator must look at them.
 type MalformedOutboxError struct {
@@ -164,9 +256,15 @@ func (e *MalformedOutboxError) Error() string {
 // Unwrap returns the decoding errors.
 func (e *MalformedOutboxError) Unwrap() error { return e.Err }
 
-// PendingOutbox returns up to limit PENDING outbox events created before
-// olderThan, oldest first (GSI1, eventually consistent: a record published a
-// moment ago may still be listed; publication is at least once anyway).
+// MalformedEventIDs returns the ids of the malformed records (the sweep
+// parks them).
+func (e *MalformedOutboxError) MalformedEventIDs() []string { return e.EventIDs }
+
+// PendingOutbox returns up to limit PENDING outbox events due before
+// olderThan, the longest due first (GSI1, eventually consistent: a record
+// published a moment ago may still be listed; publication is at least once
+// anyway). A record is due from its creation, and after a failed
+// publication from its retry time (RecordOutboxFailure).
 // limit <= 0 means DefaultPageSize; it is capped at MaxPageSize.
 //
 // Records that do not decode are skipped and reported in a

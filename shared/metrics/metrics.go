@@ -96,6 +96,9 @@ const (
 	OutboxMalformed = "OutboxMalformed"
 	// OutboxSwept counts unpublished events the sweep found (outbox.MetricSwept).
 	OutboxSwept = "OutboxSwept"
+	// OutboxParked counts outbox records the sweep gave up on
+	// (outbox.MetricParked).
+	OutboxParked = "OutboxParked"
 )
 
 // HTTP status classes, the values of DimStatusClass.
@@ -229,6 +232,7 @@ var catalog = []Definition{
 	{Name: OutboxPublishLag, Unit: lambdakit.UnitMilliseconds, Dimensions: dims(), EmittedBy: "shared/outbox"},
 	{Name: OutboxMalformed, Unit: lambdakit.UnitCount, Dimensions: dims(), EmittedBy: "shared/outbox"},
 	{Name: OutboxSwept, Unit: lambdakit.UnitCount, Dimensions: dims(), EmittedBy: "shared/outbox"},
+	{Name: OutboxParked, Unit: lambdakit.UnitCount, Dimensions: dims(), EmittedBy: "shared/outbox"},
 }
 
 // dims returns a sorted dimension set of names plus FunctionName.

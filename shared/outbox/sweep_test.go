@@ -18,6 +18,13 @@ type fakeSource struct {
 	err       error
 	olderThan time.Time
 	limit     int
+	failures  []string
+}
+
+// RecordOutboxFailure records the failures; none parks.
+func (f *fakeSource) RecordOutboxFailure(_ context.Context, eventID, reason string, _ time.Time, permanent bool) (bool, error) {
+	f.failures = append(f.failures, eventID)
+	return false, nil
 }
 
 func (f *fakeSource) PendingOutbox(_ context.Context, olderThan time.Time, limit int) ([]events.CloudEvent, error) {

@@ -95,8 +95,10 @@ func (e *EntryError) Error() string {
 	return fmt.Sprintf("sqsx: entry %s refused: %s: %s", e.ID, e.Code, e.Message)
 }
 
-// retryable reports whether resending the entry unchanged may succeed: a
+// Retryable reports whether resending the entry unchanged may succeed: a
 // service-side failure, or throttling whoever's fault SQS calls it.
+func (e *EntryError) Retryable() bool { return e.retryable() }
+
 func (e *EntryError) retryable() bool {
 	return !e.SenderFault || strings.Contains(strings.ToLower(e.Code), "throttl")
 }

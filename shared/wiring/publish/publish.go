@@ -26,8 +26,8 @@ func OutboxStream(rt *lambdakit.Runtime) *outbox.StreamHandler {
 }
 
 // OutboxSweep returns the scheduled sweep that publishes outbox records left
-// PENDING longer than rt.Config.OutboxSweepAge, at most
-// rt.Config.OutboxSweepMaxRecords per run, through the same publisher.
+// PENDING longer than rt.Config.OutboxSweepAge, in pages of
+// rt.Config.OutboxSweepMaxRecords, through the same publisher.
 func OutboxSweep(rt *lambdakit.Runtime) *outbox.Sweeper {
 	pub, store := outboxPublisher(rt)
 	return outbox.NewSweeper(pub, store, rt.Config.OutboxSweepAge, rt.Config.OutboxSweepMaxRecords, time.Now)
