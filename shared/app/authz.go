@@ -1,17 +1,27 @@
 package app
 
 import (
-	"regexp"
-
 	"github.com/labchain/appointments/shared/apperr"
 	"github.com/labchain/appointments/shared/domain"
 )
 
-// idPattern is what any id used in a storage key may look like; anything else
-// cannot exist, so it is reported as not found rather than passed to the store.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,80}$`)
-
-func validID(id string) bool { return idPattern.MatchString(id) }
+// validID reports whether id may be used in a storage key: 1 to 80 ASCII
+// letters, digits, '_', '.', ':' or '-'. Anything else cannot exist, so it is
+// reported as not found rather than passed to the store. (A loop, not a
+// regexp: a counted repetition compiles into a large program at every cold
+// start; authz_id_test.go checks it against the regexp.)
+func validID(id string) bool {
+	if len(id) < 1 || len(id) > 80 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 func authenticated(a domain.Actor) error {
 	switch a.Role {

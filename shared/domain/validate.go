@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -9,10 +8,35 @@ import (
 	"github.com/labchain/appointments/shared/apperr"
 )
 
-var (
-	reType  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,49}$`)
-	rePhone = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-)
+// validType reports whether s is a resource type: a lower-case letter, then
+// up to 49 lower-case letters, digits or underscores. (A loop, not a
+// regexp: counted repetitions compile into large programs at every cold
+// start; validate_test.go checks it against the regexp.)
+func validType(s string) bool {
+	if len(s) < 1 || len(s) > 50 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validPhone reports whether s is an E.164 number: "+", a non-zero digit,
+// then 6 to 14 digits.
+func validPhone(s string) bool {
+	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // slotChoices are the grids a branch may use; all divide an hour, so a day's
 // grid looks the same whatever the opening minute.
@@ -135,7 +159,7 @@ func NormalizeResource(r *Resource) error {
 	if err := checkText("name", r.Name, 200); err != nil {
 		return err
 	}
-	if !reType.MatchString(r.Type) {
+	if !validType(r.Type) {
 		return invalid("type: must be snake_case (a-z, 0-9, _; 1..50 characters, starting with a letter)")
 	}
 	return validateWeekly("hours", r.Hours)
@@ -171,7 +195,7 @@ func NormalizeService(s *Service, slotMinutes int) error {
 	for i := range s.Requires {
 		r := &s.Requires[i]
 		r.Type = strings.TrimSpace(r.Type)
-		if !reType.MatchString(r.Type) {
+		if !validType(r.Type) {
 			return invalid("requires[%d].type: must be snake_case (a-z, 0-9, _; 1..50 characters, starting with a letter)", i)
 		}
 		if seen[r.Type] {
@@ -245,7 +269,7 @@ func NormalizePatient(p *Patient) error {
 	if err := checkText("patient.name", p.Name, 200); err != nil {
 		return err
 	}
-	if p.Phone != "" && !rePhone.MatchString(p.Phone) {
+	if p.Phone != "" && !validPhone(p.Phone) {
 		return invalid("patient.phone: must be E.164, e.g. +66812345678")
 	}
 	if p.Email != "" && !plausibleEmail(p.Email) {

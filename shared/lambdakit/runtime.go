@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-lambda-go/otellambda"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -39,7 +39,7 @@ type Runtime struct {
 // Init builds the Runtime: a JSON logger on stdout at cfg.LogLevel; a tracer
 // provider with service.name cfg.ServiceName that exports over OTLP/HTTP when
 // OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
-// (the exporter reads the standard OTEL_EXPORTER_OTLP_* variables) and records
+// (the exporter reads the standard OTEL_EXPORTER_OTLP_* variables, see otlpClient) and records
 // without exporting otherwise; the W3C trace-context and baggage propagators,
 // installed globally with the provider. It loads no AWS SDK configuration:
 // functions that call AWS build it with shared/awssdk (through wiring), so a
@@ -97,7 +97,11 @@ func newTracerProvider(ctx context.Context, cfg config.Config, fn string, lookup
 	}
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	if exportsTraces(lookup) {
-		exp, err := otlptracehttp.New(ctx)
+		client, err := newOTLPClient(lookup)
+		if err != nil {
+			return nil, err
+		}
+		exp, err := otlptrace.New(ctx, client)
 		if err != nil {
 			return nil, fmt.Errorf("lambdakit: create OTLP trace exporter: %w", err)
 		}
