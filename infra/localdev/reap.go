@@ -97,3 +97,14 @@ func (p *Platform) Instances(function string) ([]Instance, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
 	return out, nil
 }
+
+// FunctionIDs returns the logical ids of the functions the platform runs,
+// sorted.
+func (p *Platform) FunctionIDs() []string {
+	out := make([]string, 0, len(p.functions))
+	for id := range p.functions {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,12 +1,18 @@
 // Command soak runs the local platform (`make dev`'s, started in-process) for
 // a bounded time under a mixed load: patient bookings and reschedules through
 // the API, LIS sample and POS order messages on their queues, and the
-// notifications the bookings cause. It then waits for the queues to drain and
-// reports error counts (unexpected API answers, ERROR lines in the
-// functions' logs), every dead-letter queue's depth and the resident memory
-// of every process at start and end. It exits 1 unless there were no errors
-// and every DLQ is empty. Run it with `make soak` (SOAK_DURATION=2m for a
-// shorter run); it is not part of `make test`.
+// notifications the bookings cause. It plays the outside systems that read
+// AppointmentEventsQueue (nothing in the template consumes it), receiving
+// and deleting its events and counting their distinct ids. It then waits,
+// with a bound, until every queue is empty (no visible, in-flight or delayed
+// message) and no outbox record is PENDING, and reports error counts
+// (unexpected API answers, ERROR lines in the functions' logs), every
+// dead-letter queue's depth and the resident memory of each kind of process
+// (gateway, DynamoDB Local, SQS emulator, Mailpit, each function's pool with
+// its RSS per instance) after warm-up, when the load stops and once idle
+// instances are reclaimed. It exits 1 unless there were no errors, the
+// queues drained and every DLQ is empty. Run it with `make soak`
+// (SOAK_DURATION=2m for a shorter run); it is not part of `make test`.
 package main
 
 import (
@@ -39,8 +45,10 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Minute, "how long to drive load")
 	workers := flag.Int("workers", 2, "concurrent patients")
 	out := flag.String("log", "build/soak/functions.log", "where the functions' output goes")
+	drain := flag.Duration("drain", 5*time.Minute, "how long to wait for the queues to drain after the load")
+	idle := flag.Duration("idle", 30*time.Second, "idle time after which the platform stops an emulator instance")
 	flag.Parse()
-	if err := run(*dur, *workers, *out); err != nil {
+	if err := run(config{*dur, *workers, *out, *drain, *idle}); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
@@ -75,7 +83,17 @@ func (s *stats) answer(op string, status int, code string, expected bool) {
 	}
 }
 
-func run(dur time.Duration, workers int, logPath string) error {
+// config is the command line.
+type config struct {
+	dur     time.Duration
+	workers int
+	logPath string
+	drain   time.Duration
+	idle    time.Duration
+}
+
+func run(c config) error {
+	dur, workers, logPath := c.dur, c.workers, c.logPath
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := os.MkdirAll(dirOf(logPath), 0o755); err != nil {
@@ -89,7 +107,7 @@ func run(dur time.Duration, workers int, logPath string) error {
 	fnLog := &errorLines{w: f}
 	fmt.Printf("soak: starting the local platform (function output in %s)\n", logPath)
 	p, err := localdev.Start(ctx, localdev.Options{Port: freePort(), DynamoPort: freePort(), SQSPort: freePort(), NoSchedules: true,
-		Seed: true, Log: io.Discard, FunctionLog: fnLog})
+		Seed: true, Log: io.Discard, FunctionLog: fnLog, IdleTimeout: c.idle})
 	if err != nil {
 		return err
 	}
@@ -98,12 +116,23 @@ func run(dur time.Duration, workers int, logPath string) error {
 	sq := sqslocal.NewClient(p.SQSEndpoint())
 	st := &stats{answers: map[string]int{}, errors: map[string]int{}}
 	d := &driver{p: p, seed: seed, sq: sq, st: st, http: &http.Client{Timeout: 30 * time.Second}}
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	ext := &outside{sq: sq, url: p.QueueURL("AppointmentEventsQueue"), ids: map[string]int{}}
+	extDone := make(chan struct{})
+	go func() {
+		defer close(extDone)
+		ext.consume(bg)
+	}()
+	load := loadAvg()
 
 	// Warm up every path once so the start figures include each function.
 	d.cycle(ctx, rand.New(rand.NewPCG(0, 0)))
 	time.Sleep(5 * time.Second)
+	heapStart, _ := jvmHeapAfterGC(memory())
 	start := memory()
-	fmt.Printf("soak: %d processes, %.0f MiB RSS after warm-up; driving load for %v with %d workers\n", len(start), total(start), dur, workers)
+	fmt.Printf("soak: %d processes, %.0f MiB RSS after warm-up; driving load for %v with %d workers (load average %s)\n",
+		len(start), total(start), dur, workers, load)
 
 	end := time.Now().Add(dur)
 	var wg sync.WaitGroup
@@ -116,10 +145,28 @@ func run(dur time.Duration, workers int, logPath string) error {
 		})
 	}
 	wg.Wait()
-	drained := d.drain(ctx, 2*time.Minute)
+	loadEnd := memory()
+	loadDuring := loadAvg()
+	drainBegin := time.Now()
+	drained, left := d.drain(ctx, c.drain)
+	fmt.Printf("soak: load stopped (load average %s); queues %s after %v\n", loadDuring,
+		map[bool]string{true: "drained", false: "NOT drained"}[drained], time.Since(drainBegin).Round(time.Second))
 	dlq := d.dlqDepths(ctx)
-	finish := memory()
-	return report(st, fnLog.n.Load(), dlq, drained, start, finish)
+	// Idle instances are reclaimed after c.idle: wait for it (bounded) so
+	// the last snapshot shows what stays when the load is gone.
+	settleBy := time.Now().Add(2*c.idle + 10*time.Second)
+	for instances(p) > 0 && time.Now().Before(settleBy) && ctx.Err() == nil {
+		time.Sleep(time.Second)
+	}
+	heapEnd, heapOK := jvmHeapAfterGC(memory())
+	settled := memory()
+	stopBG()
+	<-extDone
+	err = report(st, fnLog.n.Load(), dlq, drained, left, ext, []snapshot{{"after warm-up", start}, {"load end", loadEnd}, {"settled", settled}})
+	if heapOK {
+		fmt.Printf("DynamoDB Local heap in use after a full GC: %.0f MiB after warm-up -> %.0f MiB settled (live data: every table is in memory)\n", heapStart, heapEnd)
+	}
+	return err
 }
 
 type driver struct {
@@ -213,23 +260,31 @@ func (d *driver) send(ctx context.Context, queue, body string) {
 	}
 }
 
-// drain waits until every queue other than a DLQ has no visible or
-// in-flight message (or the timeout passes) and reports whether it did.
-func (d *driver) drain(ctx context.Context, timeout time.Duration) bool {
+// drain waits until every queue other than a DLQ has no visible, in-flight
+// or delayed message and no outbox record is PENDING (or the timeout
+// passes), and reports whether it did and, if not, what was left.
+func (d *driver) drain(ctx context.Context, timeout time.Duration) (bool, map[string]int) {
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		busy := 0
+	for {
+		left := map[string]int{}
 		for id, url := range d.p.Queues() {
 			if !strings.Contains(id, "DLQ") {
-				busy += depth(ctx, d.sq, url, true)
+				if n := depth(ctx, d.sq, url, true); n != 0 {
+					left[id] = n
+				}
 			}
 		}
-		if busy == 0 {
-			return true
+		if n := pendingOutbox(ctx, d.p); n != 0 {
+			left["outbox records PENDING"] = n
+		}
+		if len(left) == 0 {
+			return true, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false, left
 		}
 		time.Sleep(2 * time.Second)
 	}
-	return false
 }
 
 func (d *driver) dlqDepths(ctx context.Context) map[string]int {
@@ -262,18 +317,20 @@ func depth(ctx context.Context, sq *sqs.Client, url string, inFlight bool) int {
 	return n
 }
 
-func report(st *stats, errLines int64, dlq map[string]int, drained bool, start, end map[int]proc) error {
+func report(st *stats, errLines int64, dlq map[string]int, drained bool, left map[string]int, ext *outside, snaps []snapshot) error {
 	fmt.Println("\n== soak result ==")
 	keys := sortedKeys(st.answers)
 	for _, k := range keys {
 		fmt.Printf("  %-45s %6d\n", k, st.answers[k])
 	}
 	fmt.Printf("  queue messages sent (LIS, POS)               %6d\n", st.messages)
+	msgs, distinct := ext.counts()
+	fmt.Printf("  AppointmentEventsQueue events received        %6d (%d distinct ids)\n", msgs, distinct)
 	bad := 0
 	for _, n := range st.errors {
 		bad += n
 	}
-	fmt.Printf("unexpected answers: %d %v\nfunction ERROR log lines: %d\nqueues drained: %v\n", bad, st.errors, errLines, drained)
+	fmt.Printf("unexpected answers: %d %v\nfunction ERROR log lines: %d\nqueues drained: %v %v\n", bad, st.errors, errLines, drained, left)
 	dlqBad := 0
 	for _, k := range sortedKeys(dlq) {
 		fmt.Printf("  DLQ %-30s %d\n", k, dlq[k])
@@ -281,30 +338,12 @@ func report(st *stats, errLines int64, dlq map[string]int, drained bool, start, 
 			dlqBad++
 		}
 	}
-	fmt.Println("memory (RSS MiB) start -> end:")
-	byName := func(m map[int]proc) map[string]float64 {
-		out := map[string]float64{}
-		for _, p := range m {
-			out[p.name] += p.rssMiB
-		}
-		return out
-	}
-	s, e := byName(start), byName(end)
-	names := map[string]int{}
-	for k := range s {
-		names[k] = 0
-	}
-	for k := range e {
-		names[k] = 0
-	}
-	for _, k := range sortedKeys(names) {
-		fmt.Printf("  %-32s %8.1f -> %8.1f\n", k, s[k], e[k])
-	}
-	fmt.Printf("  %-32s %8.1f -> %8.1f (%d -> %d processes)\n", "total", total(start), total(end), len(start), len(end))
+	fmt.Println("memory:")
+	printMemory(snaps)
 	if bad > 0 || errLines > 0 || dlqBad > 0 || !drained {
 		return fmt.Errorf("%d unexpected answers, %d ERROR lines, %d non-empty DLQs, drained %v", bad, errLines, dlqBad, drained)
 	}
-	fmt.Println("soak: OK (0 errors, empty DLQs)")
+	fmt.Println("soak: OK (0 errors, queues drained, empty DLQs)")
 	return nil
 }
 
