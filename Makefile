@@ -40,7 +40,7 @@ bench: tools ## benchmarks: one table of every figure with its same-run baseline
 	@mkdir -p build && : > $(BENCH_OUT); st=0; \
 	$(call bench_run,200x,./shared/dynamo ./shared/app) \
 	$(call bench_run,30x,./infra/coldstart) \
-	$(call bench_run,10x,./infra/localdev) \
+	$(call bench_run,20x,./infra/localdev) \
 	$(GO) run ./infra/cmd/benchtable < $(BENCH_OUT) || st=1; \
 	if [ $$st -ne 0 ]; then echo "make bench: failed, see $(BENCH_OUT)" >&2; fi; exit $$st
 
