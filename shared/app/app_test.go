@@ -459,3 +459,30 @@ func TestPatientActiveBookingLimit(t *testing.T) {
 	_, err = f.book(patientA, f.draw, "2026-12-01T11:00:00+07:00")
 	must(t, err)
 }
+
+// TestBookingHintNeverRefusesAlone: a container plans a booking's first
+// candidate on what it last saw of the day (its own bookings), without a
+// read; when that shows the slot full but a visit was cancelled meanwhile,
+// the booking reads the day's cells before refusing, and books the freed
+// station.
+func TestBookingHintNeverRefusesAlone(t *testing.T) {
+	f := newFixture(t, 2)
+	ctx := context.Background()
+	var first domain.Appointment
+	for i, p := range []string{"p-1", "p-2"} {
+		a, err := f.svc.Book(ctx, f.staff, app.BookInput{BranchID: f.branch.ID, ServiceID: f.draw.ID, Start: bkk("2026-12-01T08:00:00+07:00"),
+			Patient: domain.Patient{ID: p, Name: "Somchai Jaidee"}})
+		must(t, err)
+		if i == 0 {
+			first = a
+		}
+	}
+	_, err := f.svc.Cancel(ctx, f.staff, first.ID, "")
+	must(t, err)
+	again, err := f.svc.Book(ctx, f.staff, app.BookInput{BranchID: f.branch.ID, ServiceID: f.draw.ID, Start: bkk("2026-12-01T08:00:00+07:00"),
+		Patient: domain.Patient{ID: "p-3", Name: "Somchai Jaidee"}})
+	must(t, err)
+	if again.Resources[0] != first.Resources[0] {
+		t.Fatalf("booked %v, want the freed station %v", again.Resources, first.Resources)
+	}
+}

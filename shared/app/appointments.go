@@ -79,15 +79,39 @@ func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (d
 	if err != nil {
 		return domain.Appointment{}, err
 	}
+	loc, err := domain.LoadLocation(cat.Branch.TimeZone)
+	if err != nil {
+		return domain.Appointment{}, apperr.Wrap(err, "branch %s has a bad time zone", cat.Branch.ID)
+	}
+	date := domain.LocalDate(in.Start, loc)
 	id := s.newID("apt")
 	var (
-		booked    domain.Appointment
-		occ       = domain.Occupancy{} // not read until a cell conflict
+		booked domain.Appointment
+		// The first candidate is planned on what this container last saw of
+		// the day (no read); the day's cells are read only after a cell
+		// conflict, or before refusing a plan the hint made impossible.
+		occ       = s.hints.get(in.BranchID, date, s.now())
+		fresh     bool
 		refreshed bool
 	)
+	readOccupancy := func() error {
+		o, err := s.store.Occupancy(ctx, in.BranchID, []string{date})
+		if err != nil {
+			return err
+		}
+		occ, fresh = o, true
+		s.hints.put(in.BranchID, date, o, s.now())
+		return nil
+	}
 	err = RetryConcurrent(ctx, func() error {
 		now := s.clock()
 		plan, err := domain.PlanBooking(cat, svc, occ, in.Start, now, "", s.rnd())
+		if apperr.Is(err, apperr.SlotUnavailable) && !fresh {
+			if err := readOccupancy(); err != nil {
+				return noRetry{err}
+			}
+			return apperr.E(apperr.SlotUnavailable, "planned again on the day's cells")
+		}
 		if err != nil {
 			return noRetry{err}
 		}
@@ -105,6 +129,7 @@ func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (d
 		switch {
 		case err == nil:
 			booked = a
+			s.hints.took(a, date, s.now())
 			return nil
 		case errors.Is(err, ErrCatalogChanged):
 			// Planned on a catalog that changed meanwhile: read it again
@@ -121,11 +146,7 @@ func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (d
 		case apperr.Is(err, apperr.SlotUnavailable):
 			// A candidate cell is held: read who holds what (strongly
 			// consistent) and plan among the free resources, or refuse.
-			loc, lerr := domain.LoadLocation(cat.Branch.TimeZone)
-			if lerr != nil {
-				return noRetry{apperr.Wrap(lerr, "branch %s has a bad time zone", cat.Branch.ID)}
-			}
-			if occ, err = s.store.Occupancy(ctx, in.BranchID, []string{domain.LocalDate(in.Start, loc)}); err != nil {
+			if err := readOccupancy(); err != nil {
 				return noRetry{err}
 			}
 			return apperr.E(apperr.SlotUnavailable, "occupancy read again")

@@ -19,8 +19,10 @@ type Service struct {
 	rnd   func() *rand.Rand
 	// maxActive caps a patient's upcoming visits (0: no cap).
 	maxActive int
-	// catalogs caches branch catalogs for Availability and Book.
+	// catalogs caches branch catalogs for Availability and Book; hints
+	// keep what Book last saw of each branch-day's cells.
 	catalogs *catalogCache
+	hints    *occupancyHints
 }
 
 // ResourcePatch changes a resource; nil fields are left alone.
@@ -69,6 +71,7 @@ func New(store Store, now func() time.Time) *Service {
 		newID:    ids.New,
 		rnd:      func() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) },
 		catalogs: &catalogCache{ttl: DefaultCatalogCacheTTL},
+		hints:    &occupancyHints{},
 	}
 }
 

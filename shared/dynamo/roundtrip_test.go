@@ -85,9 +85,9 @@ func (c *roundTrips) TransactWriteItems(ctx context.Context, in *dynamodb.Transa
 // (after the first booking of a cold container), an uncontended booking is
 // two requests: the idempotency claim and the booking transaction, which
 // checks the catalog version and, for a patient, the cap on upcoming visits.
-// A booking of a full slot is answered after one occupancy read: its
-// candidate's cell is held, so it reads the day's cells once, finds no free
-// station and answers 409 (the claim is then released).
+// A booking of a full slot is answered after one occupancy read, whether
+// its container knew the slot was full (from its own bookings) or tried a
+// candidate whose cell was held.
 func TestUncontendedBookingRoundTrips(t *testing.T) {
 	c, table := testenv.Table(t)
 	counting := &roundTrips{Client: c}
@@ -112,11 +112,14 @@ func TestUncontendedBookingRoundTrips(t *testing.T) {
 	draw, err := svc.CreateService(ctx, admin, br.ID, domain.Service{Name: "Blood draw", DurationMinutes: 15,
 		Requires: []domain.Requirement{{Type: domain.ResourceCollectionStation, Count: 1}}, MaxAdvanceDays: 60})
 	ok(t, err)
-	handler := httpapi.NewServer(s, clock, config.Config{MaxBodyBytes: 65536, IdempotencyTTL: 24 * time.Hour}).Handle(httpapi.BookAppointment(svc))
+	server := httpapi.NewServer(s, clock, config.Config{MaxBodyBytes: 65536, IdempotencyTTL: 24 * time.Hour})
+	handler := server.Handle(httpapi.BookAppointment(svc))
+	// Another warm container of the same function (its own caches).
+	other := server.Handle(httpapi.BookAppointment(app.New(s, clock).WithMaxActiveBookings(3)))
 	staff := map[string]string{"sub": "staff-1", "cognito:groups": "[admin]"}
 	patient := map[string]string{"sub": "user-9", "cognito:groups": "[patient]", "custom:patient_id": "p-capped"}
 	n := 0
-	book := func(slot int, claims map[string]string, wantStatus int) {
+	book := func(h lambdakit.HTTPHandler, slot int, claims map[string]string, wantStatus int) {
 		t.Helper()
 		n++
 		start := time.Date(2026, 11, 27, 7, 0, 0, 0, bangkok).Add(time.Duration(slot) * 15 * time.Minute)
@@ -127,26 +130,34 @@ func TestUncontendedBookingRoundTrips(t *testing.T) {
 		ev.RequestContext.HTTP.Method = "POST"
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
-		res, err := handler(ctx, ev)
+		res, err := h(ctx, ev)
 		if err != nil || res.StatusCode != wantStatus {
 			t.Fatalf("booking %d: %d %s %v, want %d", n, res.StatusCode, res.Body, err, wantStatus)
 		}
 	}
 	counting.take() // the catalog set-up
 	// A cold container reads the catalog once.
-	book(0, staff, 201)
+	book(handler, 0, staff, 201)
 	sameJSON(t, "requests of the first booking", counting.take(), map[string]int{"PutItem": 1, "Query": 1, "TransactWriteItems": 1})
 	// Then: the claim and the transaction, for staff and a capped patient.
 	for i, claims := range []map[string]string{staff, staff, patient, patient} {
-		book(1+i, claims, 201)
+		book(handler, 1+i, claims, 201)
 		sameJSON(t, fmt.Sprint("requests of uncontended booking ", i), counting.take(), map[string]int{"PutItem": 1, "TransactWriteItems": 1})
 	}
-	// A full slot: fill it (these may collide with each other), then one more.
-	for range 3 {
-		book(10, staff, 201)
+	// A full slot, filled by this container: it knows the stations it took,
+	// so its fourth booking there reads the day's cells once (a hint never
+	// refuses alone) and answers 409 (the claim is then released).
+	for i := range 3 {
+		book(handler, 10, staff, 201)
+		sameJSON(t, fmt.Sprint("requests of filling booking ", i), counting.take(), map[string]int{"PutItem": 1, "TransactWriteItems": 1})
 	}
+	book(handler, 10, staff, 409)
+	sameJSON(t, "requests of a booking of a full slot", counting.take(), map[string]int{"PutItem": 1, "Query": 1, "DeleteItem": 1})
+	// The other container does not know the slot is full: its candidate's
+	// cell is held, so it reads the day's cells once and answers 409.
+	book(other, 20, staff, 201)
 	counting.take()
-	book(10, staff, 409)
-	sameJSON(t, "requests of a booking of a full slot", counting.take(),
+	book(other, 10, staff, 409)
+	sameJSON(t, "requests of another container's booking of a full slot", counting.take(),
 		map[string]int{"PutItem": 1, "TransactWriteItems": 1, "Query": 1, "DeleteItem": 1})
 }
