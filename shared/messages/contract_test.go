@@ -39,6 +39,7 @@ var kinds = []kind{
 	{"lis-sample-status", "lis-sample-status.v1.schema.json", func(b []byte) (Message, error) { return DecodeLISSampleStatus(b) }},
 	{"pos-order", "pos-order.v1.schema.json", func(b []byte) (Message, error) { return DecodePOSOrder(b) }},
 	{"checkup-roster", "checkup-roster.v1.schema.json", func(b []byte) (Message, error) { return DecodeCheckupRoster(b) }},
+	{"patient-event", "patient-event.v1.schema.json", func(b []byte) (Message, error) { return DecodePatientEvent(b) }},
 }
 
 func kindNamed(t testing.TB, name string) kind {
@@ -303,6 +304,13 @@ func TestBeyondSchemaExamples(t *testing.T) {
 				t.Fatalf("decoder: %v", err)
 			}
 			switch m := m.(type) {
+			case PatientEvent:
+				if err := domain.CheckPatientEvent(m.Change()); !apperr.Is(err, apperr.Validation) {
+					t.Fatalf("CheckPatientEvent: %v", err)
+				}
+				if _, _, err := domain.ApplyPatientChange(nil, m.Change(), m.OccurredAt); !apperr.Is(err, apperr.Validation) {
+					t.Fatalf("ApplyPatientChange: %v", err)
+				}
 			case CheckupRoster:
 				if err := domain.CheckRosterWindow(m.Window); !apperr.Is(err, apperr.Validation) {
 					t.Fatalf("CheckRosterWindow: %v", err)
@@ -339,13 +347,17 @@ func TestKitStyleDecoding(t *testing.T) {
 			var x CheckupRoster
 			err = kitUnmarshal(body, &x)
 			m = x
+		case "patient-event":
+			var x PatientEvent
+			err = kitUnmarshal(body, &x)
+			m = x
 		}
 		if err != nil {
 			return err
 		}
 		return m.Validate()
 	}
-	for _, dir := range []string{"lis-sample-status", "pos-order", "checkup-roster", "invalid"} {
+	for _, dir := range []string{"lis-sample-status", "pos-order", "checkup-roster", "patient-event", "invalid"} {
 		for _, path := range files(t, dir) {
 			name := filepath.Base(path)
 			prefix, _, _ := strings.Cut(name, ".")
@@ -381,7 +393,7 @@ func kitUnmarshal(body []byte, v any) error {
 func TestSchemasMatchGo(t *testing.T) {
 	patterns := map[string]string{
 		"id": patID, "dateTime": patDateTime, "date": patDate, "text200": patText, "text500": patText,
-		"decimal": patDecimal, "decimal0": patDecimal0,
+		"decimal": patDecimal, "decimal0": patDecimal0, "birthDate": patBirthDate,
 	}
 	for _, k := range kinds {
 		doc, err := readJSON(filepath.Join(contractsDir, k.schema))
@@ -406,7 +418,7 @@ func TestSchemasMatchGo(t *testing.T) {
 			if node["type"] == "object" && node["additionalProperties"] != false {
 				t.Errorf("%s %s: an object schema must set additionalProperties false", k.schema, ptr)
 			}
-			if p, ok := node["pattern"].(string); ok && !slices.Contains([]string{patID, patDateTime, patDate, patText, patDecimal, patDecimal0, patZero, patPhone, patEmail, patMethod}, p) {
+			if p, ok := node["pattern"].(string); ok && !slices.Contains([]string{patID, patDateTime, patDate, patText, patDecimal, patDecimal0, patZero, patPhone, patEmail, patMethod, patLineUserID, patBirthDate}, p) {
 				t.Errorf("%s %s: pattern %q is not one of the Go patterns", k.schema, ptr, p)
 			}
 		})
@@ -508,6 +520,8 @@ func TestProducerGuideExamples(t *testing.T) {
 			k = kindNamed(t, "pos-order")
 		case probe.Type == TypeCheckupRoster:
 			k = kindNamed(t, "checkup-roster")
+		case strings.HasPrefix(probe.Type, "patient."):
+			k = kindNamed(t, "patient-event")
 		default:
 			t.Fatalf("guide example of unknown type %q", probe.Type)
 		}

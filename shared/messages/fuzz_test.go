@@ -25,6 +25,8 @@ func FuzzDecodePOSOrder(f *testing.F) { fuzzDecode(f, "pos-order") }
 
 func FuzzDecodeCheckupRoster(f *testing.F) { fuzzDecode(f, "checkup-roster") }
 
+func FuzzDecodePatientEvent(f *testing.F) { fuzzDecode(f, "patient-event") }
+
 // hugeExponent matches numbers the schema validator would expand with
 // math/big (slowly); the decoder refuses them cheaply, so they are not
 // compared.
@@ -111,6 +113,13 @@ var fieldPaths = []struct {
 	{"checkup-roster", "single-participant-one-day.json", []string{"participants", "0", "locale"}},
 	{"checkup-roster", "single-participant-one-day.json", []string{"participants", "0", "preferredDate"}},
 	{"checkup-roster", "single-participant-one-day.json", []string{"participants", "0", "externalId"}},
+	{"patient-event", "upserted-guardian-with-child.json", []string{"version"}},
+	{"patient-event", "upserted-guardian-with-child.json", []string{"lineUserId"}},
+	{"patient-event", "upserted-guardian-with-child.json", []string{"birthDate"}},
+	{"patient-event", "upserted-guardian-with-child.json", []string{"dependents", "0", "relation"}},
+	{"patient-event", "upserted-guardian-with-child.json", []string{"dependents", "0", "consentAt"}},
+	{"patient-event", "merged.json", []string{"intoPatientId"}},
+	{"patient-event", "erased.json", []string{"type"}},
 }
 
 // FuzzFieldValues replaces one member of a valid example with a fuzzed value
