@@ -1,5 +1,6 @@
 // Command outbox-sweep is the scheduled Lambda that publishes outbox records
-// the stream publisher left PENDING (see template.yaml, OutboxSweepFunction).
+// the stream publisher left PENDING and sends notification jobs held by the
+// quiet hours back to their queue (see template.yaml, OutboxSweepFunction).
 package main
 
 import (
@@ -12,5 +13,5 @@ import (
 
 func main() {
 	rt := lambdakit.MustInit(context.Background(), config.Config.RequireTable, config.Config.RequireQueues)
-	lambdakit.StartTyped(rt, publish.OutboxSweep(rt).Handle)
+	lambdakit.StartTyped(rt, publish.SweepAndRelease(rt))
 }

@@ -118,6 +118,11 @@ type Options struct {
 	// errors are retried after the queue's visibility timeout, as is a
 	// failed Delay.
 	Delayer Delayer
+	// Holder, if set, takes a message whose handler error is Held out of the
+	// queue until the time it names (see Holder); the message is then
+	// acknowledged, so it neither ages in the queue nor counts as a failure.
+	// If Hold fails, Delayer applies.
+	Holder Holder
 	// TracerProvider creates the per-record spans; nil means the global one
 	// (otel.GetTracerProvider, which lambdakit.Init sets).
 	TracerProvider trace.TracerProvider

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/labchain/appointments/shared/apperr"
+	"github.com/labchain/appointments/shared/held"
 	"github.com/labchain/appointments/shared/idempotency"
 	"github.com/labchain/appointments/shared/lambdakit"
 )
@@ -623,5 +624,57 @@ func TestHeldDelaysRedelivery(t *testing.T) {
 	resp, err = c.Handle(bg(), event(record("m5", body("e5", "later")), record("m6", body("e6", ""))))
 	if err != nil || !reflect.DeepEqual(failedIDs(resp), []string{"m5"}) {
 		t.Fatalf("with a failing Delayer: %v %v", failedIDs(resp), err)
+	}
+}
+
+// recHolder records the holds it is given, or fails.
+type recHolder struct {
+	got  []held.Message
+	fail bool
+}
+
+func (h *recHolder) Hold(_ context.Context, m held.Message) error {
+	if h.fail {
+		return errors.New("table unavailable")
+	}
+	h.got = append(h.got, m)
+	return nil
+}
+
+// TestHeldGoesToTheHolder: with a Holder, a Held message is kept outside
+// the queue with its body, string attributes and time, its claim released,
+// and acknowledged: a batch of only held messages reports no failure. A
+// Holder that fails leaves the message to the Delayer, as without one.
+func TestHeldGoesToTheHolder(t *testing.T) {
+	var eff effects
+	d := &recDelayer{got: map[string]time.Duration{}}
+	h := &recHolder{}
+	c, store, _ := newTestConsumer(t, Options{Delayer: d, Holder: h, Now: func() time.Time { return testNow }}, &eff)
+	r1 := record("m1", body("e1", "later"))
+	tp := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	r1.MessageAttributes = map[string]events.SQSMessageAttribute{"traceparent": {DataType: "String", StringValue: &tp}}
+	resp, err := c.Handle(bg(), event(r1, record("m2", body("e2", "later"))))
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("batch of held messages: failures %v, %v", failedIDs(resp), err)
+	}
+	if len(h.got) != 2 || len(d.got) != 0 {
+		t.Fatalf("holds %d, delays %v", len(h.got), d.got)
+	}
+	var m held.Message
+	for _, g := range h.got {
+		if g.Key == "consumer#test#e1" {
+			m = g
+		}
+	}
+	if m.Body != r1.Body || m.Attributes["traceparent"] != tp || !m.Until.Equal(testNow.Add(7*time.Hour)) {
+		t.Fatalf("hold of e1: %+v", m)
+	}
+	if _, ok := store.get("consumer#test#e1"); ok {
+		t.Fatal("a held message kept its claim")
+	}
+	h.fail = true
+	resp, err = c.Handle(bg(), event(record("m3", body("e3", "later"))))
+	if err == nil && len(resp.BatchItemFailures) == 0 || d.got["m3"] != 7*time.Hour {
+		t.Fatalf("with a failing Holder: failures %v, %v, delays %v", failedIDs(resp), err, d.got)
 	}
 }

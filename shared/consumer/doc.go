@@ -39,8 +39,10 @@
 //  3. runs the handler. Success completes the claim (kept for DedupeTTL); an
 //     error releases it so that a retry can run. apperr.Classify, the one
 //     classifier of failures, decides what happens next: a Permanent error
-//     is dead-lettered, a Held one (apperr.HoldUntil) is hidden in the queue
-//     until its time (Options.Delayer), every other error is transient.
+//     is dead-lettered, a Held one (apperr.HoldUntil) is kept outside the
+//     queue until its time (Options.Holder; a release job sends it back) and
+//     acknowledged, or, without a Holder or if holding fails, hidden in the
+//     queue until then (Options.Delayer); every other error is transient.
 //
 // Permanent failures are sent at once to the queue's dead-letter queue with
 // failure attributes (see DeadLetterSender) and acknowledged: retrying them

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 
 	"github.com/labchain/appointments/shared/apperr"
+	"github.com/labchain/appointments/shared/held"
 	"github.com/labchain/appointments/shared/idempotency"
 	"github.com/labchain/appointments/shared/lambdakit"
 	"github.com/labchain/appointments/shared/metrics"
@@ -33,6 +34,9 @@ const (
 	// OutcomeDeadLettered: a permanent failure; sent to the dead-letter queue
 	// with failure attributes, then acknowledged.
 	OutcomeDeadLettered Outcome = metrics.MessageDeadLettered
+	// OutcomeHeld: the handler said "later" (apperr.Held) and Options.Holder
+	// took the message out of the queue until then; acknowledged.
+	OutcomeHeld Outcome = metrics.MessageHeld
 )
 
 // The metric of a batch's outcomes: MetricMessages (unit Count) with the
@@ -140,6 +144,14 @@ func (c *Consumer[T]) process(ctx context.Context, r events.SQSMessage, p prepar
 	if fate == apperr.Permanent {
 		return c.deadLetter(ctx, r, key, herr)
 	}
+	if fate == apperr.Held && c.opts.Holder != nil {
+		err := c.opts.Holder.Hold(cctx, held.Message{Key: p.key, Body: r.Body, Attributes: stringAttributes(r), Until: until})
+		if err == nil {
+			return result{outcome: OutcomeHeld, detail: herr.Error(), key: key}
+		}
+		lambdakit.Logger(ctx).WarnContext(ctx, "consumer: message not held outside the queue; it waits in the queue instead",
+			"consumer", c.opts.Name, "messageId", r.MessageId, "until", until.UTC().Format(time.RFC3339), "error", truncate(err.Error(), maxDetail))
+	}
 	if fate == apperr.Held && c.opts.Delayer != nil {
 		d := min(max(until.Sub(c.opts.Now()), 0), MaxRetryDelay)
 		if err := c.opts.Delayer.Delay(cctx, r, d); err != nil {
@@ -191,7 +203,7 @@ func (c *Consumer[T]) logResult(ctx context.Context, r events.SQSMessage, res re
 
 // emitMetrics counts the batch's outcomes, one metric line per outcome seen.
 func (c *Consumer[T]) emitMetrics(ctx context.Context, counts map[Outcome]int) {
-	for _, o := range []Outcome{OutcomeProcessed, OutcomeDuplicate, OutcomeRetry, OutcomeDeadLettered} {
+	for _, o := range []Outcome{OutcomeProcessed, OutcomeDuplicate, OutcomeRetry, OutcomeDeadLettered, OutcomeHeld} {
 		metrics.EmitMessages(ctx, c.opts.Name, string(o), counts[o])
 	}
 }

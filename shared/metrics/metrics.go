@@ -139,6 +139,7 @@ const (
 	MessageDuplicate    = "duplicate"
 	MessageRetried      = "retried"
 	MessageDeadLettered = "dead_lettered"
+	MessageHeld         = "held"
 )
 
 // Check-up participant outcomes, the values of CheckupParticipantOutcome's
@@ -203,7 +204,7 @@ var (
 	statusClasses   = []string{Status2xx, Status3xx, Status4xx, Status5xx}
 	operations      = []string{OperationBook, OperationReschedule, OperationCancel}
 	bookingOutcomes = []string{BookingSuccess, BookingConflict, BookingValidation, BookingError}
-	messageOutcomes = []string{MessageProcessed, MessageDuplicate, MessageRetried, MessageDeadLettered}
+	messageOutcomes = []string{MessageProcessed, MessageDuplicate, MessageRetried, MessageDeadLettered, MessageHeld}
 	participantOuts = []string{ParticipantPlaced, ParticipantUnplaced, ParticipantFailed}
 	channels        = []string{ChannelSMS, ChannelEmail, ChannelPush}
 	notifyOutcomes  = []string{NotificationSent, NotificationFailed, NotificationSuppressed, NotificationOptedOut}

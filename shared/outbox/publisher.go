@@ -127,6 +127,9 @@ func NewPublisher(routes Routes, queues map[string]string, sender Sender, marker
 	return p, nil
 }
 
+// Sender returns the sender the publisher sends with.
+func (p *Publisher) Sender() Sender { return p.sender }
+
 // pending is one event being published.
 type pending struct {
 	ce      events.CloudEvent

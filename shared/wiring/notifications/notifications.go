@@ -107,11 +107,16 @@ func NotifyOptionsFromEnv(getenv func(string) string) (notify.Options, error) {
 // deduplicated by event id, is dispatched on every channel. A job for an
 // unknown appointment is dead-lettered at once; a delivery in flight
 // elsewhere and store errors are retried; a job held by the quiet hours is
-// hidden in the queue (delayer) until they end.
+// kept in the table until they end (dynamo.QueueHolds, released by
+// OutboxSweepFunction) and acknowledged, or, if that fails, hidden in the
+// queue (delayer).
 func NewNotificationConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, delayer consumer.Delayer, senders map[notify.Channel]notify.Sender, opts notify.Options) *consumer.Consumer[notify.Job] {
 	d := notify.NewDispatcher(store, senders, opts)
 	return consumer.New(consumer.Options{
 		Name: notificationConsumer, Store: store, DeadLetters: dl, Delayer: delayer, Concurrency: 5, Now: opts.Now,
+		// Held jobs wait in the table, not in the queue (where they would
+		// look like lag); OutboxSweepFunction sends them back at their time.
+		Holder: store.Holds(dynamo.HoldsNotifications),
 	}, func(ctx context.Context, j notify.Job, meta consumer.Meta) error {
 		j.ReceiveCount = meta.ReceiveCount
 		trace.SpanFromContext(ctx).SetAttributes(

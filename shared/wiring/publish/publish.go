@@ -3,6 +3,8 @@
 package publish
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -31,6 +33,31 @@ func OutboxStream(rt *lambdakit.Runtime) *outbox.StreamHandler {
 func OutboxSweep(rt *lambdakit.Runtime) *outbox.Sweeper {
 	pub, store := outboxPublisher(rt)
 	return outbox.NewSweeper(pub, store, rt.Config.OutboxSweepAge, rt.Config.OutboxSweepMaxRecords, time.Now)
+}
+
+// SweepReport is what one run of OutboxSweepFunction did: the outbox sweep
+// (flat, as before) and the release of held notification jobs.
+type SweepReport struct {
+	outbox.SweepResult
+	Held sqsx.ReleaseReport `json:"held"`
+}
+
+// SweepAndRelease returns the handler of OutboxSweepFunction: the outbox
+// sweep (OutboxSweep), then the release of the notification jobs held by the
+// quiet hours whose time has come, back to NotificationsQueue (see
+// sqsx.Releaser; the function already sends there). Both run whatever the
+// other did; the errors are joined.
+func SweepAndRelease(rt *lambdakit.Runtime) func(context.Context, outbox.SweepRequest) (SweepReport, error) {
+	pub, store := outboxPublisher(rt)
+	sweep := outbox.NewSweeper(pub, store, rt.Config.OutboxSweepAge, rt.Config.OutboxSweepMaxRecords, time.Now)
+	release := sqsx.NewReleaser(store.Holds(dynamo.HoldsNotifications), pub.Sender(), rt.Config.NotificationsQueueURL)
+	return func(ctx context.Context, req outbox.SweepRequest) (SweepReport, error) {
+		var rep SweepReport
+		var err1, err2 error
+		rep.SweepResult, err1 = sweep.Handle(ctx, req)
+		rep.Held, err2 = release.Run(ctx, req.At(time.Now))
+		return rep, errors.Join(err1, err2)
+	}
 }
 
 // outboxPublisher builds the publisher over the table and the queues of the
