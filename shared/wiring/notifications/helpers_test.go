@@ -2,13 +2,10 @@ package notifications_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"sync"
 	"testing"
 	"time"
-
-	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/labchain/appointments/shared/consumer"
 	"github.com/labchain/appointments/shared/domain"
@@ -49,15 +46,4 @@ func bookedVisit(t *testing.T, store *dynamo.Store, id string) domain.Appointmen
 		t.Fatal(err)
 	}
 	return a
-}
-
-func sqsEvent(bodies ...string) lambdaevents.SQSEvent {
-	var ev lambdaevents.SQSEvent
-	for i, b := range bodies {
-		ev.Records = append(ev.Records, lambdaevents.SQSMessage{
-			MessageId: fmt.Sprintf("m-%d", i), Body: b, EventSource: "aws:sqs",
-			Attributes: map[string]string{"ApproximateReceiveCount": "1"},
-		})
-	}
-	return ev
 }
