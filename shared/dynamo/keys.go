@@ -26,6 +26,7 @@ import (
 //	                                                                                                                  EXPIRY#<ttl date> / <ttl>#<PK> (once PUBLISHED)
 //	reminder key      APPT#<id>                  REMINDER#<lead min>#<start unix s>
 //	patient's visits  PATVISITS#<patientId>      #VISITS
+//	patient profile   PROFILE#<patientId>        #PROFILE
 //	job watermark     JOB#<name>                 #WATERMARK
 //
 // <date> is the branch-local date YYYY-MM-DD; <start> is the appointment start
@@ -132,6 +133,8 @@ const (
 	// entityReminder is a reminder key item, entityJob a job watermark.
 	entityReminder = "REMINDER"
 	entityJob      = "JOB"
+	// entityPatient is a patient profile (items_patient.go, patients.go).
+	entityPatient = "PATIENT"
 )
 
 const (
@@ -140,6 +143,7 @@ const (
 	skIdem        = "#IDEM"
 	skEvent       = "#EVENT"
 	skWatermark   = "#WATERMARK"
+	skProfile     = "#PROFILE"
 	gsi1Pending   = "OUTBOX#PENDING"
 	gsi1Parked    = "OUTBOX#PARKED"
 	prefixRes     = "RES#"
@@ -152,6 +156,10 @@ const (
 	// cellTTL is how long a cell item is kept after its start.
 	cellTTL = 7 * 24 * time.Hour
 )
+
+// profilePK is the partition of a patient profile (patientPK, PATIENT#<id>,
+// is GSI2's partition of the patient's appointments).
+func profilePK(id string) string { return "PROFILE#" + id }
 
 func branchPK(id string) string   { return "BRANCH#" + id }
 func resourceSK(id string) string { return prefixRes + id }

@@ -30,6 +30,7 @@ var (
 	_ app.IntegrationStore = (*Store)(nil)
 	_ app.IdempotencyStore = (*Store)(nil)
 	_ app.CampaignStore    = (*Store)(nil)
+	_ app.PatientStore     = (*Store)(nil)
 )
 
 // cellKey identifies a cell of a branch (its local date is its partition in
@@ -58,6 +59,7 @@ type Store struct {
 	idem         map[string]idempotency.Record
 	campaigns    map[string]app.Campaign
 	participants map[string]map[string]app.CampaignParticipant
+	patients     map[string]domain.PatientProfile // nil until the first write
 	deliveries   map[deliveryKey]notice.Delivery
 }
 

@@ -32,6 +32,7 @@ type Store interface {
 	app.Store
 	app.IntegrationStore
 	app.IdempotencyStore
+	app.PatientStore
 	DeliveryStore
 	// PendingOutbox returns the recorded, not yet published events created
 	// before olderThan, oldest first.
@@ -69,6 +70,7 @@ var Checks = map[string]Check{
 	"OversizeEventRefused":      OversizeEventRefused,
 	"DeliveryClaim":             DeliveryClaim,
 	"DeliveryFinal":             DeliveryFinal,
+	"PatientProfiles":           PatientProfiles,
 }
 
 // Run runs every check, each on a store newStore returns (fresh and empty).

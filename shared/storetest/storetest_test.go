@@ -65,6 +65,21 @@ func (s lostUpdate) UpdateAppointment(ctx context.Context, id string, update app
 	})
 }
 
+// lostPatientUpdate decides once and writes over whatever is stored.
+type lostPatientUpdate struct{ *memstore.Store }
+
+func (s lostPatientUpdate) UpdatePatient(ctx context.Context, id string, update app.PatientUpdateFunc) (domain.PatientProfile, error) {
+	var cur *domain.PatientProfile
+	if p, err := s.GetPatient(ctx, id); err == nil {
+		cur = &p
+	}
+	next, write, err := update(cur)
+	if err != nil || !write {
+		return next, err
+	}
+	return s.Store.UpdatePatient(ctx, id, func(*domain.PatientProfile) (domain.PatientProfile, bool, error) { return next, true, nil })
+}
+
 // noCells books without holding cells (a store that forgets the
 // conditional cell items).
 type noCells struct{ *memstore.Store }
@@ -135,6 +150,7 @@ func TestChecksFailOnBrokenStores(t *testing.T) {
 		checks []string
 	}{
 		{"lost update", func() storetest.Store { return lostUpdate{memstore.New()} }, []string{"UpdateRetriesOnConflict", "UpdateGivesUp"}},
+		{"lost patient update", func() storetest.Store { return lostPatientUpdate{memstore.New()} }, []string{"PatientProfiles"}},
 		{"no cells", func() storetest.Store { return noCells{memstore.New()} }, []string{"NoDoubleBooking", "ConcurrentBookingsOneWins", "OccupancyRangeCoversDates"}},
 		{"no cap", func() storetest.Store { return noCap{memstore.New()} }, []string{"PatientCap", "PatientCapConcurrent"}},
 		{"Begin grants all", func() storetest.Store { return grantAll{memstore.New()} }, []string{"IdempotencyBegin", "IdempotencyComplete"}},
