@@ -41,6 +41,7 @@ bench: tools ## benchmarks: one table of every figure with its same-run baseline
 	$(call bench_run,200x,./shared/dynamo ./shared/app) \
 	$(call bench_run,30x,./infra/coldstart) \
 	$(call bench_run,20x,./infra/localdev) \
+	$(call bench_run,1x,./infra/devbench) \
 	$(GO) run ./infra/cmd/benchtable < $(BENCH_OUT) || st=1; \
 	if [ $$st -ne 0 ]; then echo "make bench: failed, see $(BENCH_OUT)" >&2; fi; exit $$st
 
