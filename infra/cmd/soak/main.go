@@ -164,7 +164,7 @@ func run(c config) error {
 	<-extDone
 	err = report(st, fnLog.n.Load(), dlq, drained, left, ext, []snapshot{{"after warm-up", start}, {"load end", loadEnd}, {"settled", settled}})
 	if heapOK {
-		fmt.Printf("DynamoDB Local heap in use after a full GC: %.0f MiB after warm-up -> %.0f MiB settled (live data: every table is in memory)\n", heapStart, heapEnd)
+		fmt.Printf("DynamoDB Local Java heap in use after a full GC: %.0f MiB after warm-up -> %.0f MiB settled (its tables are in native SQLite memory, inside its RSS)\n", heapStart, heapEnd)
 	}
 	return err
 }
@@ -182,10 +182,10 @@ type driver struct {
 var bangkok = time.FixedZone("ICT", 7*3600)
 
 // slot returns a random start on the demo branch's grid: Monday to Saturday
-// 07:00-15:45, 1 to 50 days ahead.
+// 07:00-15:45, 1 to 59 days ahead (the demo service books 60 days ahead).
 func slot(r *rand.Rand) time.Time {
 	for {
-		day := time.Now().In(bangkok).AddDate(0, 0, 1+r.IntN(50))
+		day := time.Now().In(bangkok).AddDate(0, 0, 1+r.IntN(59))
 		if day.Weekday() == time.Sunday {
 			continue
 		}
@@ -219,6 +219,11 @@ func (d *driver) cycle(ctx context.Context, r *rand.Rand) {
 	if r.IntN(2) == 0 {
 		status, code, _ := d.call(ctx, tok, "/v1/appointments/"+id+"/reschedule", map[string]any{"start": slot(r).Format(time.RFC3339)}, patient+"-r")
 		d.st.answer("reschedule", status, code, status == 200 || code == "SLOT_UNAVAILABLE")
+		// Cancel it: the freed slot keeps the calendar from filling up (two
+		// stations, 59 days: a 10-minute run that only booked filled it and
+		// then drove mostly 409s).
+		status, code, _ = d.call(ctx, tok, "/v1/appointments/"+id+"/cancel", map[string]any{"reason": "soak"}, patient+"-c")
+		d.st.answer("cancel", status, code, status == 200)
 		return
 	}
 	ts := time.Now().UTC().Format(time.RFC3339)

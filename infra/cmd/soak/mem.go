@@ -224,9 +224,10 @@ func freePort() int {
 
 // jvmHeapAfterGC runs a full GC in DynamoDB Local's JVM (jcmd GC.run) and
 // returns its heap in use afterwards (jstat -gc: survivor, eden and old
-// used), in MiB: unlike the JVM's RSS, which keeps the heap it grew to, it
-// tells live data (the in-memory tables grow with every booking) from
-// garbage. ok is false when the JDK tools are missing.
+// used), in MiB: unlike the JVM's RSS, which keeps the heap it grew to and
+// holds the in-memory SQLite database (native memory, growing with every
+// item), it shows whether Java objects pile up. ok is false when the JDK
+// tools are missing.
 func jvmHeapAfterGC(procs map[int]proc) (mib float64, ok bool) {
 	pid := 0
 	for p, pr := range procs {
