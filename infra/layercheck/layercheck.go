@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -80,6 +82,48 @@ var AWSClients = []string{
 	"github.com/aws/aws-sdk-go-v2/config",
 	"github.com/aws/aws-sdk-go-v2/service/",
 	Module + "/shared/awssdk",
+}
+
+// CredentialChain is what no function may link: the SDK's configuration
+// loader and the credential providers it brings (SSO, SSO-OIDC, STS, sign-in,
+// IMDS, container and process credentials, the shared-config parser). In
+// Lambda the credentials and the region always come from the runtime's
+// environment, so shared/awssdk reads them from there; the chain only cost
+// cold-start time (issue #10 §6).
+var CredentialChain = []string{
+	"github.com/aws/aws-sdk-go-v2/config",
+	"github.com/aws/aws-sdk-go-v2/credentials/",
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds",
+	"github.com/aws/aws-sdk-go-v2/service/sso",
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc",
+	"github.com/aws/aws-sdk-go-v2/service/sts",
+	"github.com/aws/aws-sdk-go-v2/service/signin",
+}
+
+// FunctionRules are the rules every function under functions/ keeps, one per
+// name in fns (see Functions): it links no default credential chain.
+func FunctionRules(fns []string) []Rule {
+	var rules []Rule
+	for _, fn := range fns {
+		rules = append(rules, Rule{Package: "functions/" + fn, Forbidden: CredentialChain,
+			Why: "a function takes its credentials and region from the Lambda environment (shared/awssdk), not from the default chain"})
+	}
+	return rules
+}
+
+// Functions lists the function directories under root/functions.
+func Functions(root string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(root, "functions"))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
 }
 
 // Check returns one line per violation of rules in deps (package import
