@@ -23,7 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
+	"strings"
 	"time"
 
 	"github.com/labchain/appointments/shared/apperr"
@@ -136,12 +136,46 @@ func New(ev domain.Event, traceparent string) (CloudEvent, error) {
 	return ce, nil
 }
 
-var (
-	// W3C Trace Context: version-traceid-parentid-flags, lower-case hex.
-	traceParentRE = regexp.MustCompile(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
-	// CloudEvents type: reverse-DNS-like, here dot-separated lower-case words.
-	typeRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
-)
+// Loops rather than regexps, which every importing function would compile at
+// cold start (issue #10 §6); events_match_test.go checks them against the
+// regexps they replace.
+
+// traceParentShape reports whether s is version-traceid-parentid-flags in
+// lower-case hex (W3C Trace Context): `^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`.
+func traceParentShape(s string) bool {
+	if len(s) != 55 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i == 2 || i == 35 || i == 52 {
+			if c != '-' {
+				return false
+			}
+		} else if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// typeShape reports whether s is a CloudEvents type as this project writes
+// them, dot-separated lower-case words: `^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`.
+func typeShape(s string) bool {
+	words := 0
+	for _, w := range strings.Split(s, ".") {
+		if w == "" || w[0] < 'a' || w[0] > 'z' {
+			return false
+		}
+		for i := 1; i < len(w); i++ {
+			if c := w[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+				return false
+			}
+		}
+		words++
+	}
+	return words >= 2
+}
 
 // maxIDLen bounds id and subject (SQS message attributes and logs carry them).
 const maxIDLen = 128
@@ -168,7 +202,7 @@ func (e CloudEvent) Validate() error {
 		return invalid("id must have 1..%d characters", maxIDLen)
 	case e.Source == "":
 		return invalid("source is required")
-	case !typeRE.MatchString(e.Type):
+	case !typeShape(e.Type):
 		return invalid("type %q is not dot-separated lower-case words", e.Type)
 	case e.Time.IsZero():
 		return invalid("time is required")
@@ -193,7 +227,7 @@ func (e CloudEvent) Validate() error {
 // propagators accept: lower-case hex fields, version not ff, trace id and
 // parent id not all zeros.
 func ValidTraceParent(s string) bool {
-	if !traceParentRE.MatchString(s) || s[:2] == "ff" {
+	if !traceParentShape(s) || s[:2] == "ff" {
 		return false
 	}
 	return s[3:35] != "00000000000000000000000000000000" && s[36:52] != "0000000000000000"
