@@ -17,7 +17,11 @@ import (
 
 // The benchmarks share one platform started like `localdev up` (tracing on,
 // event sources and schedules running, the default instance limit), on free
-// ports; TestMain closes it.
+// ports; TestMain closes it. To see where the time goes, variables turn
+// parts off or change them (not used by `make bench`): DEVBENCH_NO_EVENTS
+// (no event sources, no schedules), DEVBENCH_NO_TRACING (no Jaeger),
+// DEVBENCH_MAX_CONCURRENCY=n, DEVBENCH_FUNCTION_LOG=file (the functions'
+// output with their REPORT durations).
 var (
 	startOnce sync.Once
 	platform  *localdev.Platform
@@ -44,7 +48,21 @@ func devPlatform(b *testing.B) *localdev.Platform {
 	startOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		platform, startErr = localdev.Start(ctx, localdev.Options{Log: platLog, FunctionLog: platLog, Tracing: true})
+		o := localdev.Options{Log: platLog, FunctionLog: platLog, Tracing: true}
+		if os.Getenv("DEVBENCH_NO_EVENTS") != "" {
+			o.NoEventSources, o.NoSchedules = true, true
+		}
+		if os.Getenv("DEVBENCH_NO_TRACING") != "" {
+			o.Tracing = false
+		}
+		if v := os.Getenv("DEVBENCH_MAX_CONCURRENCY"); v != "" {
+			fmt.Sscan(v, &o.MaxConcurrency)
+		}
+		if v := os.Getenv("DEVBENCH_FUNCTION_LOG"); v != "" {
+			f, _ := os.Create(v)
+			o.FunctionLog = f
+		}
+		platform, startErr = localdev.Start(ctx, o)
 	})
 	if startErr != nil {
 		b.Fatalf("local platform: %v", startErr)

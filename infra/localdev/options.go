@@ -18,6 +18,15 @@ const (
 	// DefaultMaxConcurrency is how many emulator instances a function may run
 	// at once when Options.MaxConcurrency is zero.
 	DefaultMaxConcurrency = 4
+	// backgroundNice is the niceness of the emulators of functions without an
+	// API route (queue, stream and schedule consumers). On AWS they run on
+	// hardware of their own; here they share two cores with the API, and at
+	// the same priority a burst of bookings spent two thirds of its time on
+	// the event pipeline it set off (make bench, DevBookingsVsBareTransactions:
+	// 38 bookings/s with the pipeline, 113 without). Niced, they still get
+	// about a fifth of a busy CPU and all of an idle one, so events keep
+	// flowing and catch up as soon as the API calms down.
+	backgroundNice = 10
 	// Region is the AWS region every function sees.
 	Region = "ap-southeast-1"
 	// Environment is the value of the template's Environment parameter.

@@ -210,6 +210,10 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 		return nil, err
 	}
 	poolSize := p.poolSizes(o.MaxConcurrency)
+	apiRouted := map[string]bool{}
+	for _, r := range p.app.routes {
+		apiRouted[r.FunctionID] = true
+	}
 
 	for _, f := range runnable {
 		name := samtemplate.FunctionName(f.LogicalID)
@@ -225,6 +229,9 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 		}
 		fn := newFunction(f.LogicalID, name, bin, envList(s.env), s.timeout, poolSize[f.LogicalID], o.RIE, o.FunctionLog)
 		fn.idleAfter = max(o.IdleTimeout, 0)
+		if !apiRouted[f.LogicalID] {
+			fn.nice = backgroundNice
+		}
 		p.functions[f.LogicalID] = fn
 	}
 

@@ -42,6 +42,10 @@ type function struct {
 	idleAfter time.Duration // stop instances idle this long; 0: never
 	riePath   string
 	output    io.Writer // function and emulator output (prefixed lines)
+	// nice is the scheduling niceness of the emulator and its bootstrap:
+	// functions only event sources and schedules invoke run below the API's
+	// (see backgroundNice).
+	nice int
 
 	mu       sync.Mutex
 	idle     []*instance
@@ -246,11 +250,16 @@ func (f *function) startOn(ctx context.Context, n, invokePort, runtimePort int) 
 	if n > 1 {
 		label = f.name + "#" + strconv.Itoa(n)
 	}
-	cmd := exec.Command(f.riePath,
+	args := []string{f.riePath,
 		"--log-level", "error",
 		"--runtime-interface-emulator-address", addr,
 		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(runtimePort),
-		f.bootstrap)
+		f.bootstrap}
+	if f.nice != 0 {
+		// nice(1) execs the emulator (same pid); the bootstrap inherits it.
+		args = append([]string{"nice", "-n", strconv.Itoa(f.nice)}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = filepath.Dir(f.bootstrap)
 	cmd.Env = f.env
 	out := newPrefixWriter(f.output, label)
