@@ -253,7 +253,7 @@ func (f *function) startOn(ctx context.Context, n, invokePort, runtimePort int) 
 	args := []string{f.riePath,
 		"--log-level", "error",
 		"--runtime-interface-emulator-address", addr,
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(runtimePort),
+		"--runtime-api-address", "127.0.0.1:" + strconv.Itoa(runtimePort),
 		f.bootstrap}
 	if f.nice != 0 {
 		// nice(1) execs the emulator (same pid); the bootstrap inherits it.
