@@ -1,4 +1,5 @@
-// Package integrations wires the consumers of the LIS and POS queues.
+// Package integrations wires the consumers of the LIS, POS and Patient
+// Service queues.
 package integrations
 
 import (
@@ -23,7 +24,8 @@ import (
 // rename them).
 const (
 	lisConsumer = "lis-sample-status"
-	posConsumer = "pos-orders"
+	posConsumer     = "pos-orders"
+	patientConsumer = "patient-events"
 )
 
 // LISConsumer returns the consumer of the LIS queue (LisEventsQueue): each
@@ -46,6 +48,33 @@ func POSConsumer(rt *lambdakit.Runtime) *consumer.Consumer[messages.POSOrder] {
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), rt.Config.TableName)
 	dlq := sqsx.NewDLQ(sqs.NewFromConfig(awsCfg), rt.Config.DeadLetterQueueURL)
 	return NewPOSConsumer(store, dlq, time.Now)
+}
+
+// PatientConsumer returns the consumer of the Patient Service's queue
+// (PatientEventsQueue): each patient event, deduplicated by eventId, is
+// applied by app.Patients.ApplyPatientEvent. Pass config.Config.RequireTable
+// and RequireDeadLetterQueue to lambdakit.MustInit.
+func PatientConsumer(rt *lambdakit.Runtime) *consumer.Consumer[messages.PatientEvent] {
+	awsCfg := awssdk.MustLoad(rt)
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), rt.Config.TableName)
+	dlq := sqsx.NewDLQ(sqs.NewFromConfig(awsCfg), rt.Config.DeadLetterQueueURL)
+	return NewPatientConsumer(store, dlq, time.Now)
+}
+
+// NewPatientConsumer builds the Patient Service consumer. An event not newer
+// than the stored profile (a duplicate or a late arrival) is acknowledged
+// without effect; one breaking a rule beyond the schema (a patient their own
+// dependent, a merge into oneself, an event after the erasure) is
+// dead-lettered at once (permanent); a concurrent change that keeps winning
+// (CONFLICT) and outages are transient and retried.
+func NewPatientConsumer(store *dynamo.Store, dl consumer.DeadLetterSender, now func() time.Time) *consumer.Consumer[messages.PatientEvent] {
+	patients := app.NewPatients(store, now)
+	return consumer.New(consumer.Options{
+		Name: patientConsumer, Store: store, DeadLetters: dl,
+		Now: now,
+	}, func(ctx context.Context, m messages.PatientEvent, _ consumer.Meta) error {
+		return patients.ApplyPatientEvent(ctx, m.Change())
+	})
 }
 
 // NewLISConsumer builds the LIS consumer over a store (the use case's data
