@@ -23,7 +23,7 @@ import (
 // Consumer names of the integrations (they scope the dedupe records: never
 // rename them).
 const (
-	lisConsumer = "lis-sample-status"
+	lisConsumer     = "lis-sample-status"
 	posConsumer     = "pos-orders"
 	patientConsumer = "patient-events"
 )
