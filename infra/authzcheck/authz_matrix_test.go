@@ -116,7 +116,14 @@ var policy = map[string]expect{
 	"PUT /v1/patients/{patientId}/notification-preferences": patientSelf,
 	"PUT /v1/patients/{patientId}/devices/{token}":          patientSelf,
 	"DELETE /v1/patients/{patientId}/devices/{token}":       patientSelf,
+	// The token's own profile: patient A has one, patient B none yet (404);
+	// staff and admins have no patient profile (403).
+	"GET /v1/me":            me,
+	"GET /v1/me/dependents": me,
 }
+
+// me: routes of the token's own patient profile.
+var me = expect{anonymous: unauth, patientOwner: ok, patientOther: notFound, staffOwn: denied, staffOther: denied, adminRole: denied}
 
 // patientSelf: routes under /v1/patients/{patientId} of patient A.
 var patientSelf = expect{anonymous: unauth, patientOwner: ok, patientOther: notFound, staffOwn: denied, staffOther: denied, adminRole: denied}
@@ -144,6 +151,7 @@ type useCases struct {
 	*app.Service
 	*app.Checkup
 	*app.Notifications
+	*app.PatientViews
 }
 
 type dropWork struct{}
@@ -186,7 +194,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{
 		svc: svc, clock: clk,
 		srv:    httpapi.NewServer(store, clk.Now, config.Config{MaxBodyBytes: config.DefaultMaxBodyBytes, IdempotencyTTL: 24 * time.Hour}),
-		routes: httpapi.Routes(useCases{svc, app.NewCheckup(svc, store, dropWork{}), app.NewNotifications(svc, store)}),
+		routes: httpapi.Routes(useCases{svc, app.NewCheckup(svc, store, dropWork{}), app.NewNotifications(svc, store), app.NewPatientViews(store, clk.Now)}),
 		events: loadEvents(t),
 	}
 	ctx := context.Background()
@@ -213,6 +221,14 @@ func newEnv(t *testing.T) *env {
 		}
 	}
 	e.apptA = e.book(t, patientA)
+	profile := domain.PatientChange{Kind: domain.PatientUpserted, PatientID: patientA, Version: 1, Profile: domain.PatientProfile{
+		Name: "Somchai Jaidee", Phone: "+66812345678", Email: "somchai@example.co.th", Locale: "th",
+		Dependents: []domain.Dependent{{PatientID: "p-child", Relation: "child", ConsentAt: fixedNow}},
+	}}
+	_, err = store.UpdatePatient(ctx, patientA, func(cur *domain.PatientProfile) (domain.PatientProfile, bool, error) {
+		return domain.ApplyPatientChange(cur, profile, fixedNow)
+	})
+	must(t, err)
 	e.campaign = "camp-authz"
 	chk := app.NewCheckup(svc, store, dropWork{})
 	must(t, chk.AcceptRoster(ctx, app.Roster{
@@ -372,6 +388,8 @@ func builders(e *env) map[string]func(t testing.TB) request {
 			r.body = `{"platform":"fcm"}`
 			return r
 		},
+		"GET /v1/me":            func(testing.TB) request { return request{} },
+		"GET /v1/me/dependents": func(testing.TB) request { return request{} },
 		"DELETE /v1/patients/{patientId}/devices/{token}": func(t testing.TB) request {
 			r := patient(t)
 			r.path["token"] = "fcm-token-0123456789abcdef%3AAPA91b"

@@ -113,6 +113,8 @@ var eventSamples = map[string]eventSample{
 	"get-checkup-campaign":           {method: "GET", path: "/v1/checkup-campaigns/" + FixtureCampaignID, token: staff()},
 	"list-appointment-notifications": {method: "GET", path: "/v1/appointments/" + sampleAppt + "/notifications", token: patient()},
 	"get-notification-preferences":   {method: "GET", path: "/v1/patients/" + samplePatient + "/notification-preferences", token: patient()},
+	"get-me":                         {method: "GET", path: "/v1/me", token: patient()},
+	"list-my-dependents":             {method: "GET", path: "/v1/me/dependents", token: patient()},
 	"put-notification-preferences": {method: "PUT", path: "/v1/patients/" + samplePatient + "/notification-preferences", headers: jsonBody, token: patient(),
 		body: `{"sms":true,"email":false,"push":true}`},
 	"register-device": {method: "PUT", path: "/v1/patients/" + samplePatient + "/devices/" + sampleDeviceToken, headers: jsonBody, token: patient(),

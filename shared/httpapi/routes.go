@@ -82,6 +82,7 @@ func Routes(svc UseCases) map[string]Route {
 		GetNotificationPreferences(notificationsOf(svc)), PutNotificationPreferences(notificationsOf(svc)),
 		RegisterDevice(notificationsOf(svc)), UnregisterDevice(notificationsOf(svc)),
 		ListAppointmentNotifications(notificationsOf(svc)),
+		GetMe(patientViewsOf(svc)), ListMyDependents(patientViewsOf(svc)),
 	}
 	m := make(map[string]Route, len(list))
 	for _, r := range list {

@@ -117,6 +117,7 @@ func TestRegistry(t *testing.T) {
 		"GET /v1/checkup-campaigns/{campaignId}",
 		"GET /v1/appointments/{id}/notifications",
 		"GET /v1/patients/{patientId}/notification-preferences", "PUT /v1/patients/{patientId}/notification-preferences",
+		"GET /v1/me", "GET /v1/me/dependents",
 		"PUT /v1/patients/{patientId}/devices/{token}", "DELETE /v1/patients/{patientId}/devices/{token}",
 	}
 	var got []string

@@ -225,6 +225,29 @@ func (g goldenSvc) Deliveries(context.Context, domain.Actor, string) ([]notify.D
 	}, nil
 }
 
+func (g goldenSvc) profile() domain.PatientProfile {
+	p := domain.PatientProfile{PatientID: "pat_01", Version: 1, Name: "Somchai P.", Phone: "+66812345678", Email: "somchai@example.com", Locale: "th", UpdatedAt: fixedNow}
+	if g.full {
+		p.LineUserID, p.BirthDate, p.MergedInto = "U4af4980629c1f2e3d4b5a69788990011", "1988-04-17", "pat_09"
+		p.Dependents = []domain.Dependent{{PatientID: "pat_02", Relation: "child", ConsentAt: fixedNow}}
+	}
+	return p
+}
+func (g goldenSvc) Me(context.Context, domain.Actor) (app.MeView, error) {
+	v := app.MeView{Profile: g.profile()}
+	if g.full {
+		v.Upcoming = []domain.Appointment{g.appointment("apt_01")}
+	}
+	return v, nil
+}
+func (g goldenSvc) Dependents(context.Context, domain.Actor) ([]app.DependentView, error) {
+	if !g.full {
+		return nil, nil
+	}
+	return []app.DependentView{{Dependent: domain.Dependent{PatientID: "pat_02", Relation: "child", ConsentAt: fixedNow}, Name: "Nong Mai"},
+		{Dependent: domain.Dependent{PatientID: "pat_03", Relation: "parent", ConsentAt: fixedNow}}}, nil
+}
+
 // goldenRequests are valid requests for every route, by route name.
 var goldenRequests = map[string]struct {
 	path  map[string]string
@@ -258,6 +281,8 @@ var goldenRequests = map[string]struct {
 	"RegisterDevice":               {path: map[string]string{"patientId": "pat_01", "token": "tok"}, body: `{"platform":"fcm"}`},
 	"UnregisterDevice":             {path: map[string]string{"patientId": "pat_01", "token": "tok"}},
 	"ListAppointmentNotifications": {path: map[string]string{"id": "apt_01"}},
+	"GetMe":                        {},
+	"ListMyDependents":             {},
 }
 
 // TestResponseBodiesMatchGolden serves every route with full and minimal

@@ -39,6 +39,13 @@ func Notifications(rt *lambdakit.Runtime) (*app.Notifications, *httpapi.Server) 
 	return app.NewNotifications(svc, store), httpapi.NewServer(store, time.Now, rt.Config)
 }
 
+// PatientViews returns the "me" use cases (the caller's own profile and
+// visits) over the function's table and the HTTP server that serves them.
+func PatientViews(rt *lambdakit.Runtime) (*app.PatientViews, *httpapi.Server) {
+	store := dynamo.New(dynamodb.NewFromConfig(awssdk.MustLoad(rt)), rt.Config.TableName)
+	return app.NewPatientViews(store, time.Now), httpapi.NewServer(store, time.Now, rt.Config)
+}
+
 // CheckupReports returns the campaign reports over the function's table and
 // the HTTP server that serves them.
 func CheckupReports(rt *lambdakit.Runtime) (*app.Checkup, *httpapi.Server) {
