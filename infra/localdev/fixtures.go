@@ -47,7 +47,8 @@ var FixtureVisitStart = time.Date(2027, 11, 29, 10, 0, 0, 0, demoZone)
 
 // SeedFixtures creates, in the table behind store, what the events of
 // testdata/events refer to: the branch with its hours, two collection
-// stations and the service, the check-up campaign, and the visit
+// stations and the service, the check-up campaign, the profile of
+// FixturePatientID (as the Patient Service would send it), and the visit
 // FixtureAppointmentID in the state the event's route acts on: checked in
 // for POST .../complete, booked and already started for POST .../no-show,
 // booked and upcoming (FixtureVisitStart) for every other route. Records that
@@ -94,10 +95,32 @@ func SeedFixtures(ctx context.Context, store *dynamo.Store, event []byte, now ti
 			return fmt.Errorf("localdev: fixtures: campaign: %w", err)
 		}
 	}
+	if m, err := missing(store.GetPatient(ctx, FixturePatientID)); err != nil {
+		return err
+	} else if m {
+		if err := seedFixtureProfile(ctx, store, now); err != nil {
+			return err
+		}
+	}
 	if m, err := missing(store.GetAppointment(ctx, FixtureAppointmentID)); err != nil {
 		return err
 	} else if m {
 		return seedFixtureVisit(ctx, with, ev.RouteKey, now)
+	}
+	return nil
+}
+
+// seedFixtureProfile writes FixturePatientID's profile (version 1, one
+// dependent) through the rule the patient consumer applies.
+func seedFixtureProfile(ctx context.Context, store *dynamo.Store, now time.Time) error {
+	c := domain.PatientChange{Kind: domain.PatientUpserted, PatientID: FixturePatientID, Version: 1, Profile: domain.PatientProfile{
+		Name: "Somchai Jaidee", Phone: "+66812345678", Email: "somchai@example.com", Locale: "th",
+		Dependents: []domain.Dependent{{PatientID: "pat_01jdx9w2k5m8p1r4t7v0x3z6bd", Relation: "child", ConsentAt: now}},
+	}}
+	if _, err := store.UpdatePatient(ctx, FixturePatientID, func(cur *domain.PatientProfile) (domain.PatientProfile, bool, error) {
+		return domain.ApplyPatientChange(cur, c, now)
+	}); err != nil {
+		return fmt.Errorf("localdev: fixtures: patient profile: %w", err)
 	}
 	return nil
 }
