@@ -100,5 +100,3 @@ func freePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
-
-
