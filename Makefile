@@ -27,7 +27,9 @@ test-short: ## unit tests only (no emulators)
 # nothing to the module's own dependencies.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-lint: ## go vet and staticcheck (default checks; //lint:ignore with a reason for the rare exception)
+lint: ## gofmt, go vet and staticcheck (default checks; //lint:ignore with a reason for the rare exception)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.local/*')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
