@@ -136,7 +136,10 @@ func (s *Service) Book(ctx context.Context, actor domain.Actor, in BookInput) (d
 			// and plan again, once.
 			s.catalogs.drop(in.BranchID)
 			if refreshed {
-				return noRetry{apperr.E(apperr.Conflict, "the branch's schedule is being changed; try again")}
+				// Changed again: the time may well be free, so not a
+				// SLOT_UNAVAILABLE/CONFLICT; 503 + Retry-After invites the
+				// same request again once the change has settled.
+				return noRetry{apperr.E(apperr.Unavailable, "the branch's schedule is being changed; try again shortly")}
 			}
 			refreshed = true
 			if cat, svc, err = s.freshCatalog(ctx, in.BranchID, in.ServiceID); err != nil {

@@ -185,9 +185,9 @@ func TestCatalogChangeRacingCachedBookings(t *testing.T) {
 		if res.err != nil {
 			switch c := apperr.CodeOf(res.err); {
 			case c == apperr.SlotUnavailable, c == apperr.OutsideSchedule:
-			case c == apperr.Conflict && res.began.Before(shortened):
+			case c == apperr.Unavailable && res.began.Before(shortened):
 				// Its catalog changed twice while it booked (a refresh
-				// between the two changes): refreshed once, then 409.
+				// between the two changes): refreshed once, then 503.
 			default:
 				t.Errorf("unexpected error: %v", res.err)
 			}
